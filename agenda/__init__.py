@@ -1,0 +1,1 @@
+"""Documents and paper: uploads, blob store, page rendering, agenda packs, minutes, signing."""

@@ -1,0 +1,170 @@
+"""Who is calling: bearer token or session cookie -> Principal; role checks; CSRF.
+
+A bearer token is a session token (``hs_``) or a conference point's device token (``hd_``).
+Requests authenticated by the session cookie must also send the CSRF token in
+``X-CSRF-Token`` for unsafe methods: a browser sends the cookie on its own, the header only
+when our own page's script adds it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select, update
+
+from server.accounts.models import AuthSession, User
+from server.db import utcnow
+from server.deps import get_database, get_settings
+from server.identity import Principal, PrincipalKind, Role
+from server.network.models import ConferencePoint
+from server.problems import Problem
+from server.tokens import DEVICE_PREFIX, csrf_matches, token_hash
+
+SESSION_COOKIE = "hoinghi_session"
+CSRF_COOKIE = "hoinghi_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# A point's last_seen_at is written at most this often, not on every request.
+LAST_SEEN_RESOLUTION = timedelta(seconds=15)
+
+bearer_scheme = HTTPBearer(auto_error=False, description="session token or device token")
+cookie_scheme = APIKeyCookie(name=SESSION_COOKIE, auto_error=False)
+
+
+def _unauthenticated(code: str, detail: str) -> Problem:
+    return Problem(401, code, detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+async def authenticate(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    cookie: Annotated[str | None, Depends(cookie_scheme)],
+) -> Principal:
+    cached: Principal | None = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    if bearer is not None:
+        token, from_cookie = bearer.credentials, False
+    elif cookie:
+        token, from_cookie = cookie, True
+    else:
+        raise _unauthenticated("not_authenticated", "sign in first")
+
+    if token.startswith(DEVICE_PREFIX):
+        if from_cookie:
+            raise _unauthenticated("invalid_token", "device tokens go in the Authorization header")
+        principal = await _point_by_device_token(request, token)
+    else:
+        principal = await _principal_by_session(request, token)
+
+    if from_cookie and request.method not in SAFE_METHODS:
+        presented = request.headers.get(CSRF_HEADER, "")
+        if not presented or not csrf_matches(get_settings(request).secret_key, token, presented):
+            raise Problem(403, "csrf_failed", f"missing or wrong {CSRF_HEADER} header")
+
+    request.state.principal = principal
+    request.state.session_token = token
+    return principal
+
+
+async def _principal_by_session(request: Request, token: str) -> Principal:
+    now = utcnow()
+    async with get_database(request).reader() as db:
+        row = (
+            await db.execute(select(AuthSession).where(AuthSession.token_hash == token_hash(token)))
+        ).scalar_one_or_none()
+        if row is None or row.revoked_at is not None:
+            raise _unauthenticated("invalid_token", "the session is not valid; sign in again")
+        if row.expires_at <= now:
+            raise _unauthenticated("session_expired", "the session has expired; sign in again")
+        if row.user_id is not None:
+            user = await db.get(User, row.user_id)
+            if user is None or not user.active:
+                raise _unauthenticated("account_disabled", "this account is disabled")
+            return Principal(
+                kind=PrincipalKind.USER,
+                id=user.id,
+                name=user.username,
+                unit_id=user.unit_id,
+                roles=user.roles,
+                session_id=row.id,
+            )
+        point = await db.get(ConferencePoint, row.point_id)
+    if point is None or not point.enabled:
+        raise _unauthenticated("point_disabled", "this conference point is disabled")
+    await _touch_point(request, point)
+    return _point_principal(point, session_id=row.id)
+
+
+async def _point_by_device_token(request: Request, token: str) -> Principal:
+    async with get_database(request).reader() as db:
+        point = (
+            await db.execute(
+                select(ConferencePoint).where(ConferencePoint.token_hash == token_hash(token))
+            )
+        ).scalar_one_or_none()
+    if point is None:
+        raise _unauthenticated("invalid_token", "unknown device token")
+    if not point.enabled:
+        raise _unauthenticated("point_disabled", "this conference point is disabled")
+    await _touch_point(request, point)
+    return _point_principal(point, session_id=None)
+
+
+def _point_principal(point: ConferencePoint, session_id: int | None) -> Principal:
+    return Principal(
+        kind=PrincipalKind.POINT,
+        id=point.id,
+        name=point.name,
+        unit_id=point.unit_id,
+        session_id=session_id,
+    )
+
+
+async def _touch_point(request: Request, point: ConferencePoint) -> None:
+    now = utcnow()
+    if point.last_seen_at is not None and now - point.last_seen_at < LAST_SEEN_RESOLUTION:
+        return
+    async with get_database(request).writer() as db:
+        await db.execute(
+            update(ConferencePoint).where(ConferencePoint.id == point.id).values(last_seen_at=now)
+        )
+        await db.commit()
+
+
+CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
+
+
+def require_roles(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency admitting users that hold any of ``roles`` (never a point)."""
+    allowed = frozenset(roles)
+
+    async def check(principal: CurrentPrincipal) -> Principal:
+        if principal.is_point or not principal.has_any(allowed):
+            names = ", ".join(sorted(allowed))
+            raise Problem(403, "forbidden", f"this needs one of the roles: {names}")
+        return principal
+
+    check.allowed_roles = allowed  # type: ignore[attr-defined]
+    return check
+
+
+async def require_user(principal: CurrentPrincipal) -> Principal:
+    if not principal.is_user:
+        raise Problem(403, "forbidden", "this is for signed-in users, not conference points")
+    return principal
+
+
+async def require_point(principal: CurrentPrincipal) -> Principal:
+    if not principal.is_point:
+        raise Problem(403, "forbidden", "this is for conference points")
+    return principal
+
+
+AdminPrincipal = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
+UserPrincipal = Annotated[Principal, Depends(require_user)]
+PointPrincipal = Annotated[Principal, Depends(require_point)]

@@ -1,0 +1,310 @@
+"""The ``hoinghi`` command: serve, migrate, seed the demo, manage users and points."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+import click
+import uvicorn
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server import __version__, migrate
+from server.accounts import service as accounts
+from server.accounts.passwords import MIN_PASSWORD_LENGTH
+from server.db import Database, utcnow
+from server.demo import SeedResult, seed_demo
+from server.identity import Role
+from server.network import service as network
+from server.network.models import Unit
+from server.problems import Problem
+from server.settings import Settings, load_settings
+
+T = TypeVar("T")
+
+DEMO_ACCOUNTS_FILE = "demo-accounts.txt"
+
+
+def _run(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run one unit of work in a write transaction, turning API problems into CLI errors."""
+
+    async def main() -> T:
+        db = Database(settings.database_url)
+        try:
+            async with db.writer() as session:
+                result = await work(session)
+                await session.commit()
+                return result
+        finally:
+            await db.dispose()
+
+    try:
+        return asyncio.run(main())
+    except Problem as problem:
+        raise click.ClickException(problem.detail or problem.code) from None
+
+
+def _settings() -> Settings:
+    return load_settings()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="hoinghi")
+def main() -> None:
+    """hoinghi: province video conferences and paperless meetings.
+
+    Settings come from HOINGHI_* environment variables (see README.md); by default the data
+    lives in ./hoinghi-data with an embedded SQLite database.
+    """
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Server processes; more than 1 needs PostgreSQL and Redis.",
+)
+def serve(host: str, port: int, workers: int) -> None:
+    """Migrate the database, seed the demo province on first start, and serve."""
+    settings = _settings()
+    if workers > 1 and (settings.is_sqlite or not settings.redis_url):
+        raise click.UsageError(
+            "--workers > 1 needs PostgreSQL (HOINGHI_DATABASE_URL=postgresql+asyncpg://...) "
+            "and Redis (HOINGHI_REDIS_URL=redis://...): processes share rooms through them. "
+            f"Now: database {'SQLite' if settings.is_sqlite else 'PostgreSQL'}, "
+            f"Redis {'set' if settings.redis_url else 'not set'}."
+        )
+    migrate.upgrade(settings.database_url)
+    if settings.seed_demo:
+        first_start = _run(settings, _is_empty)
+        if first_start:
+            _report_seed(settings, _run(settings, seed_demo))
+    url = (
+        settings.public_url or f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    )
+    click.echo(f"hoinghi {__version__}: data in {settings.data_dir}")
+    click.echo(f"Open / Mở: {url}/")
+    if workers == 1:
+        from server.app import create_app
+
+        uvicorn.run(create_app(settings), host=host, port=port)
+    else:
+        uvicorn.run("server.app:create_app", factory=True, host=host, port=port, workers=workers)
+
+
+async def _is_empty(db: AsyncSession) -> bool:
+    return await db.scalar(select(Unit.id).limit(1)) is None
+
+
+@main.command("migrate")
+@click.option("--revision", default="head", show_default=True, help="Target revision.")
+def migrate_command(revision: str) -> None:
+    """Apply the database migrations (the same ones on SQLite and PostgreSQL)."""
+    settings = _settings()
+    migrate.upgrade(settings.database_url, revision)
+    click.echo(f"database at {asyncio.run(migrate.current_revision(settings.database_url))}")
+
+
+@main.command("seed-demo")
+def seed_demo_command() -> None:
+    """Create the demo province (idempotent: only what is missing is added)."""
+    settings = _settings()
+    migrate.upgrade(settings.database_url)
+    _report_seed(settings, _run(settings, seed_demo))
+
+
+def _report_seed(settings: Settings, result: SeedResult) -> None:
+    click.echo(
+        f"demo province: {result.units_created} units and "
+        f"{result.points_created} conference points added"
+    )
+    if not result.passwords:
+        click.echo("demo accounts: already present, passwords unchanged")
+        return
+    lines = [f"{user}\t{password}" for user, password in result.passwords.items()]
+    path = settings.data_dir / DEMO_ACCOUNTS_FILE
+    _write_private(path, "username\tpassword\n" + "\n".join(lines) + "\n")
+    click.echo("demo accounts (shown once; also kept in " + str(path) + "):")
+    for line in lines:
+        click.echo("  " + line.replace("\t", "  "))
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+
+
+def _read_password() -> str:
+    password = sys.stdin.readline().rstrip("\r\n")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise click.UsageError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    return password
+
+
+@main.group()
+def user() -> None:
+    """Manage accounts."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    type=click.Choice([r.value for r in Role]),
+    help="Role; repeat for several.",
+)
+@click.option("--unit", "unit_code", help="Code of the user's unit.")
+@click.option("--full-name", help="Full name with diacritics (default: the username).")
+@click.option("--password-stdin", is_flag=True, required=True, help="Read the password from stdin.")
+def user_add(
+    username: str,
+    roles: tuple[str, ...],
+    unit_code: str | None,
+    full_name: str | None,
+    password_stdin: bool,
+) -> None:
+    """Add an account: echo PASSWORD | hoinghi user add USERNAME --role ROLE --password-stdin"""
+    password = _read_password()
+
+    async def work(db: AsyncSession) -> str:
+        unit = await network.unit_by_code(db, unit_code) if unit_code else None
+        created = await accounts.create_user(
+            db,
+            username=username,
+            full_name=full_name or username,
+            password=password,
+            roles={Role(r) for r in roles},
+            unit_id=unit.id if unit else None,
+        )
+        return created.username
+
+    click.echo(f"added user {_run(_settings(), work)}")
+
+
+@user.command("set-password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, required=True, help="Read the password from stdin.")
+def user_set_password(username: str, password_stdin: bool) -> None:
+    """Set a new password (and end the user's sessions)."""
+    password = _read_password()
+
+    async def work(db: AsyncSession) -> None:
+        found = await accounts.find_user(db, username)
+        if found is None:
+            raise click.ClickException(f"no user {username!r}")
+        await accounts.set_password(db, found, password)
+
+    _run(_settings(), work)
+    click.echo(f"password of {username} changed")
+
+
+@user.command("list")
+@click.option("--role", type=click.Choice([r.value for r in Role]), help="Only this role.")
+def user_list(role: str | None) -> None:
+    """List accounts."""
+
+    async def work(db: AsyncSession) -> list[str]:
+        where = accounts.UserFilter(role=Role(role) if role else None)
+        users, _ = await accounts.list_users(db, where, limit=100_000, offset=0)
+        return [
+            "\t".join(
+                [
+                    str(u.id),
+                    u.username,
+                    u.full_name,
+                    ",".join(sorted(u.roles)),
+                    u.unit.code if u.unit else "-",
+                    "active" if u.active else "disabled",
+                ]
+            )
+            for u in users
+        ]
+
+    rows = _run(_settings(), work)
+    click.echo("id\tusername\tfull name\troles\tunit\tstate")
+    for row in rows:
+        click.echo(row)
+
+
+@main.group()
+def point() -> None:
+    """Manage conference points."""
+
+
+@point.command("add")
+@click.argument("name")
+@click.option("--unit", "unit_code", required=True, help="Code of the point's unit.")
+@click.option("--location", default="", help="Where the room is.")
+def point_add(name: str, unit_code: str, location: str) -> None:
+    """Add a point and print its device token (shown only this once)."""
+
+    async def work(db: AsyncSession) -> tuple[int, str]:
+        unit = await network.unit_by_code(db, unit_code)
+        created, token = await network.create_point(db, unit, name, location)
+        return created.id, token
+
+    point_id, token = _run(_settings(), work)
+    click.echo(f"added point {point_id}: {name}")
+    click.echo(f"device token (shown once, keep it safe): {token}")
+
+
+@point.command("rotate-token")
+@click.argument("point_id", type=int)
+def point_rotate_token(point_id: int) -> None:
+    """Issue a new device token; the old one stops working at once."""
+
+    async def work(db: AsyncSession) -> str:
+        return await network.rotate_token(db, await network.get_point(db, point_id))
+
+    token = _run(_settings(), work)
+    click.echo(f"new device token (shown once, keep it safe): {token}")
+
+
+@point.command("list")
+@click.option("--unit", "unit_code", help="Only this unit and the units below it.")
+def point_list(unit_code: str | None) -> None:
+    """List conference points with their online status."""
+    settings = _settings()
+
+    async def work(db: AsyncSession) -> list[str]:
+        unit_id = (await network.unit_by_code(db, unit_code)).id if unit_code else None
+        points, _, _ = await network.list_points(
+            db, network.PointFilter(unit_id=unit_id), settings.point_online_seconds, 100_000, 0
+        )
+        now = utcnow()
+        return [
+            "\t".join(
+                [
+                    str(p.id),
+                    p.unit.code,
+                    p.name,
+                    "online"
+                    if network.is_online(p, now, settings.point_online_seconds)
+                    else "offline",
+                    "enabled" if p.enabled else "disabled",
+                ]
+            )
+            for p in points
+        ]
+
+    rows = _run(settings, work)
+    click.echo("id\tunit\tname\tstatus\tstate")
+    for row in rows:
+        click.echo(row)
+
+
+if __name__ == "__main__":
+    main()

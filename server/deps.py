@@ -1,0 +1,38 @@
+"""Request-scoped access to what the lifespan opened: settings and database sessions."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.db import Database
+from server.settings import Settings
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.db
+    return database
+
+
+async def read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with get_database(request).reader() as session:
+        yield session
+
+
+async def write_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session for routes that write; the route commits, anything uncommitted rolls back."""
+    async with get_database(request).writer() as session:
+        yield session
+
+
+AppSettings = Annotated[Settings, Depends(get_settings)]
+ReadDB = Annotated[AsyncSession, Depends(read_session)]
+WriteDB = Annotated[AsyncSession, Depends(write_session)]

@@ -1,0 +1,1 @@
+"""The province's conference network: administrative units and conference points."""

@@ -1,0 +1,168 @@
+"""HTTP API of units and conference points."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response
+from sqlalchemy import update
+
+from server.auth import AdminPrincipal, PointPrincipal, UserPrincipal, require_roles
+from server.db import utcnow
+from server.deps import AppSettings, ReadDB, WriteDB
+from server.identity import Principal, Role
+from server.network import service
+from server.network.models import ConferencePoint, Unit
+from server.network.schemas import (
+    Heartbeat,
+    PointCreate,
+    PointOut,
+    PointPage,
+    PointUpdate,
+    PointWithToken,
+    UnitCreate,
+    UnitNode,
+    UnitRef,
+    UnitUpdate,
+)
+from server.problems import Problem
+
+router = APIRouter(prefix="/api", tags=["network"])
+
+# Who may look at the whole network (the network page): the people who run meetings.
+NetworkViewer = Annotated[
+    Principal, Depends(require_roles(Role.ADMIN, Role.SECRETARY, Role.CHAIR, Role.OPERATOR))
+]
+
+
+@router.get("/units", response_model=list[UnitNode], summary="The unit tree")
+async def list_units(_: UserPrincipal, db: ReadDB) -> list[UnitNode]:
+    return await service.unit_tree(db)
+
+
+@router.post("/units", response_model=UnitRef, status_code=201, summary="Add a unit")
+async def create_unit(body: UnitCreate, _: AdminPrincipal, db: WriteDB) -> UnitRef:
+    await service.check_parent(db, None, body.parent_id)
+    if await service.find_unit(db, body.code) is not None:
+        raise Problem(409, "unit_exists", f"a unit with code {body.code!r} exists")
+    unit = Unit(code=body.code, name=body.name.strip(), kind=body.kind, parent_id=body.parent_id)
+    db.add(unit)
+    await db.commit()
+    return service.unit_ref(unit)
+
+
+@router.patch("/units/{unit_id}", response_model=UnitRef, summary="Change a unit")
+async def update_unit(unit_id: int, body: UnitUpdate, _: AdminPrincipal, db: WriteDB) -> UnitRef:
+    unit = await service.get_unit(db, unit_id)
+    changes = body.model_dump(exclude_unset=True)
+    if "parent_id" in changes:
+        await service.check_parent(db, unit.id, changes["parent_id"])
+        unit.parent_id = changes["parent_id"]
+    if body.name is not None:
+        unit.name = body.name.strip()
+    if body.kind is not None:
+        unit.kind = body.kind
+    await db.commit()
+    return service.unit_ref(unit)
+
+
+@router.get("/points", response_model=PointPage, summary="Conference points with online status")
+async def list_points(
+    _: NetworkViewer,
+    db: ReadDB,
+    settings: AppSettings,
+    unit_id: Annotated[int | None, Query(description="this unit and the units below it")] = None,
+    q: Annotated[str | None, Query(max_length=100, description="in point, unit or place")] = None,
+    enabled: bool | None = None,
+    online: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> PointPage:
+    where = service.PointFilter(unit_id=unit_id, q=q, enabled=enabled, online=online)
+    points, total, online_count = await service.list_points(
+        db, where, settings.point_online_seconds, limit, offset
+    )
+    now = utcnow()
+    items = [service.point_out(p, now, settings.point_online_seconds) for p in points]
+    return PointPage(items=items, total=total, online=online_count)
+
+
+@router.get("/points/me", response_model=PointOut, summary="The calling conference point")
+async def my_point(principal: PointPrincipal, db: ReadDB, settings: AppSettings) -> PointOut:
+    point = await service.get_point(db, principal.id)
+    return service.point_out(point, utcnow(), settings.point_online_seconds)
+
+
+@router.post("/points/me/heartbeat", status_code=204, summary="A point says it is alive")
+async def heartbeat(body: Heartbeat, principal: PointPrincipal, db: WriteDB) -> Response:
+    values: dict[str, object] = {"last_seen_at": utcnow()}
+    if body.link_stats is not None:
+        values["last_link_stats"] = body.link_stats
+    await db.execute(
+        update(ConferencePoint).where(ConferencePoint.id == principal.id).values(**values)
+    )
+    await db.commit()
+    return Response(status_code=204)
+
+
+@router.get("/points/{point_id}", response_model=PointOut, summary="One conference point")
+async def get_point(point_id: int, _: NetworkViewer, db: ReadDB, settings: AppSettings) -> PointOut:
+    point = await service.get_point(db, point_id)
+    return service.point_out(point, utcnow(), settings.point_online_seconds)
+
+
+@router.post(
+    "/points", response_model=PointWithToken, status_code=201, summary="Add a conference point"
+)
+async def create_point(
+    body: PointCreate, _: AdminPrincipal, db: WriteDB, settings: AppSettings
+) -> PointWithToken:
+    unit = await service.get_unit(db, body.unit_id)
+    point, token = await service.create_point(db, unit, body.name, body.location, body.enabled)
+    await db.commit()
+    return PointWithToken(
+        point=service.point_out(point, utcnow(), settings.point_online_seconds),
+        device_token=token,
+    )
+
+
+@router.patch("/points/{point_id}", response_model=PointOut, summary="Change a conference point")
+async def update_point(
+    point_id: int, body: PointUpdate, _: AdminPrincipal, db: WriteDB, settings: AppSettings
+) -> PointOut:
+    point = await service.get_point(db, point_id)
+    await service.update_point(
+        db,
+        point,
+        name=body.name,
+        unit_id=body.unit_id,
+        location=body.location,
+        enabled=body.enabled,
+    )
+    await db.commit()
+    return service.point_out(point, utcnow(), settings.point_online_seconds)
+
+
+@router.delete("/points/{point_id}", status_code=204, summary="Remove a conference point")
+async def delete_point(point_id: int, _: AdminPrincipal, db: WriteDB) -> Response:
+    point = await service.get_point(db, point_id)
+    await db.delete(point)
+    await db.commit()
+    return Response(status_code=204)
+
+
+@router.post(
+    "/points/{point_id}/rotate-token",
+    response_model=PointWithToken,
+    summary="Issue a new device token; the old one stops working at once",
+)
+async def rotate_token(
+    point_id: int, _: AdminPrincipal, db: WriteDB, settings: AppSettings
+) -> PointWithToken:
+    point = await service.get_point(db, point_id)
+    token = await service.rotate_token(db, point)
+    await db.commit()
+    return PointWithToken(
+        point=service.point_out(point, utcnow(), settings.point_online_seconds),
+        device_token=token,
+    )

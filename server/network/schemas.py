@@ -1,0 +1,98 @@
+"""API shapes of units and conference points."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from server.network.models import UnitKind
+
+CODE_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
+
+
+class UnitRef(BaseModel):
+    id: int
+    code: str
+    name: str
+    kind: UnitKind
+
+
+class UnitNode(UnitRef):
+    parent_id: int | None
+    point_count: int
+    children: list[UnitNode] = []
+
+
+class UnitCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(pattern=CODE_PATTERN, description="short lowercase code, e.g. xa-tan-phu")
+    name: str = Field(min_length=1, max_length=200)
+    kind: UnitKind
+    parent_id: int | None = None
+
+
+class UnitUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    kind: UnitKind | None = None
+    parent_id: int | None = None
+
+
+class PointOut(BaseModel):
+    id: int
+    name: str
+    location: str
+    unit: UnitRef
+    enabled: bool
+    online: bool
+    last_seen_at: datetime | None
+    last_link_stats: dict[str, Any] | None
+
+
+class PointPage(BaseModel):
+    items: list[PointOut]
+    total: int
+    online: int
+
+
+class PointCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    unit_id: int
+    location: str = Field(default="", max_length=300)
+    enabled: bool = True
+
+
+class PointUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    unit_id: int | None = None
+    location: str | None = Field(default=None, max_length=300)
+    enabled: bool | None = None
+
+
+class PointWithToken(BaseModel):
+    """Returned once, when a point is created or its token rotated: keep the token safe."""
+
+    point: PointOut
+    device_token: str
+
+
+StatName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+StatValue = float | int | bool | Annotated[str, StringConstraints(max_length=200)] | None
+
+
+class Heartbeat(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    link_stats: dict[StatName, StatValue] | None = Field(
+        default=None,
+        max_length=64,
+        description="latest link statistics, flat: rtt_ms, loss_pct, bitrate_in_kbps, ...",
+    )

@@ -1,0 +1,82 @@
+"""Settings from the environment (prefix ``HOINGHI_``); README.md lists every one."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SECRET_KEY_FILE = "secret_key"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HOINGHI_", extra="ignore")
+
+    data_dir: Path = Path("hoinghi-data")
+    database_url: str = ""
+    redis_url: str = ""
+    secret_key: str = ""
+    public_url: str = ""
+
+    max_upload_mb: int = Field(default=100, ge=1)
+    max_pdf_pages: int = Field(default=2000, ge=1)
+
+    session_hours: float = Field(default=12, gt=0)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_slowdown_after: int = Field(default=3, ge=0)
+    login_lock_minutes: float = Field(default=15, gt=0)
+    point_online_seconds: int = Field(default=90, ge=5)
+    seed_demo: bool = True
+
+    @field_validator("public_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def cookie_secure(self) -> bool:
+        return self.public_url.startswith("https://")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment, fill the defaults that depend on the data directory.
+
+    Creates the data directory and, when no secret key is configured, a random one kept in
+    ``DATA_DIR/secret_key`` so sessions survive a restart.
+    """
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    data_dir = settings.data_dir.expanduser().resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    updates: dict[str, object] = {"data_dir": data_dir}
+    if not settings.database_url:
+        updates["database_url"] = f"sqlite+aiosqlite:///{data_dir / 'hoinghi.sqlite3'}"
+    if not settings.secret_key:
+        updates["secret_key"] = _stored_secret_key(data_dir)
+    return settings.model_copy(update=updates)
+
+
+def _stored_secret_key(data_dir: Path) -> str:
+    path = data_dir / SECRET_KEY_FILE
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    # Write aside, then link into place: two processes starting at once agree on one key
+    # and neither can read a half-written file.
+    tmp = path.with_name(f".{SECRET_KEY_FILE}.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(key + "\n")
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        key = path.read_text().strip()
+    finally:
+        tmp.unlink()
+    return key
