@@ -15,10 +15,13 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from server.accounts.models import AuthSession, User
 from server.db import utcnow
-from server.deps import get_database, get_settings
+from server.deps import ReadDB, get_database, get_settings
 from server.identity import Principal, PrincipalKind, Role
 from server.network.models import ConferencePoint
 from server.problems import Problem
@@ -43,6 +46,7 @@ async def authenticate(
     request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     cookie: Annotated[str | None, Depends(cookie_scheme)],
+    db: ReadDB,
 ) -> Principal:
     cached: Principal | None = getattr(request.state, "principal", None)
     if cached is not None:
@@ -57,9 +61,9 @@ async def authenticate(
     if token.startswith(DEVICE_PREFIX):
         if from_cookie:
             raise _unauthenticated("invalid_token", "device tokens go in the Authorization header")
-        principal = await _point_by_device_token(request, token)
+        principal = await _point_by_device_token(request, db, token)
     else:
-        principal = await _principal_by_session(request, token)
+        principal = await _principal_by_session(request, db, token)
 
     if from_cookie and request.method not in SAFE_METHODS:
         presented = request.headers.get(CSRF_HEADER, "")
@@ -71,47 +75,46 @@ async def authenticate(
     return principal
 
 
-async def _principal_by_session(request: Request, token: str) -> Principal:
-    now = utcnow()
-    async with get_database(request).reader() as db:
-        row = (
-            await db.execute(select(AuthSession).where(AuthSession.token_hash == token_hash(token)))
-        ).scalar_one_or_none()
-        if row is None or row.revoked_at is not None:
-            raise _unauthenticated("invalid_token", "the session is not valid; sign in again")
-        if row.expires_at <= now:
-            raise _unauthenticated("session_expired", "the session has expired; sign in again")
-        if row.user_id is not None:
-            user = await db.get(User, row.user_id)
-            if user is None or not user.active:
-                raise _unauthenticated("account_disabled", "this account is disabled")
-            return Principal(
-                kind=PrincipalKind.USER,
-                id=user.id,
-                name=user.username,
-                unit_id=user.unit_id,
-                roles=user.roles,
-                session_id=row.id,
-            )
-        point = await db.get(ConferencePoint, row.point_id)
+async def _principal_by_session(request: Request, db: AsyncSession, token: str) -> Principal:
+    # One round trip: the session with its user (and the user's roles) or its point.
+    query = (
+        select(AuthSession, User, ConferencePoint)
+        .outerjoin(User, User.id == AuthSession.user_id)
+        .outerjoin(ConferencePoint, ConferencePoint.id == AuthSession.point_id)
+        .options(joinedload(User.role_rows))
+        .where(AuthSession.token_hash == token_hash(token))
+    )
+    found = (await db.execute(query)).unique().one_or_none()
+    if found is None or found[0].revoked_at is not None:
+        raise _unauthenticated("invalid_token", "the session is not valid; sign in again")
+    session, user, point = found
+    if session.expires_at <= utcnow():
+        raise _unauthenticated("session_expired", "the session has expired; sign in again")
+    if session.user_id is not None:
+        if user is None or not user.active:
+            raise _unauthenticated("account_disabled", "this account is disabled")
+        return Principal(
+            kind=PrincipalKind.USER,
+            id=user.id,
+            name=user.username,
+            unit_id=user.unit_id,
+            roles=user.roles,
+            session_id=session.id,
+        )
     if point is None or not point.enabled:
         raise _unauthenticated("point_disabled", "this conference point is disabled")
-    await _touch_point(request, point)
-    return _point_principal(point, session_id=row.id)
+    await _touch_point(request, db, point)
+    return _point_principal(point, session_id=session.id)
 
 
-async def _point_by_device_token(request: Request, token: str) -> Principal:
-    async with get_database(request).reader() as db:
-        point = (
-            await db.execute(
-                select(ConferencePoint).where(ConferencePoint.token_hash == token_hash(token))
-            )
-        ).scalar_one_or_none()
+async def _point_by_device_token(request: Request, db: AsyncSession, token: str) -> Principal:
+    query = select(ConferencePoint).where(ConferencePoint.token_hash == token_hash(token))
+    point = (await db.execute(query)).scalar_one_or_none()
     if point is None:
         raise _unauthenticated("invalid_token", "unknown device token")
     if not point.enabled:
         raise _unauthenticated("point_disabled", "this conference point is disabled")
-    await _touch_point(request, point)
+    await _touch_point(request, db, point)
     return _point_principal(point, session_id=None)
 
 
@@ -125,7 +128,7 @@ def _point_principal(point: ConferencePoint, session_id: int | None) -> Principa
     )
 
 
-async def _touch_point(request: Request, point: ConferencePoint) -> None:
+async def _touch_point(request: Request, read_db: AsyncSession, point: ConferencePoint) -> None:
     now = utcnow()
     if point.last_seen_at is not None and now - point.last_seen_at < LAST_SEEN_RESOLUTION:
         return
@@ -134,6 +137,10 @@ async def _touch_point(request: Request, point: ConferencePoint) -> None:
             update(ConferencePoint).where(ConferencePoint.id == point.id).values(last_seen_at=now)
         )
         await db.commit()
+    # The route reads through read_db after this: end its snapshot (begun before the write)
+    # and update the loaded object without making it dirty (the read session never writes).
+    await read_db.commit()
+    set_committed_value(point, "last_seen_at", now)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]

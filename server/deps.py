@@ -34,5 +34,6 @@ async def write_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 AppSettings = Annotated[Settings, Depends(get_settings)]
+AppDatabase = Annotated[Database, Depends(get_database)]
 ReadDB = Annotated[AsyncSession, Depends(read_session)]
 WriteDB = Annotated[AsyncSession, Depends(write_session)]

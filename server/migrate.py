@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from alembic import command
@@ -24,6 +25,11 @@ def alembic_config(database_url: str) -> Config:
 
 def upgrade(database_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(database_url), revision)
+
+
+async def upgrade_from_async(database_url: str, revision: str = "head") -> None:
+    """upgrade() for callers inside an event loop: env.py runs its own loop, so use a thread."""
+    await asyncio.to_thread(upgrade, database_url, revision)
 
 
 def downgrade(database_url: str, revision: str) -> None:

@@ -7,10 +7,10 @@ from typing import Annotated
 
 import anyio
 from fastapi import APIRouter, Query, Request, Response
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
 from server.accounts import service
-from server.accounts.models import LoginThrottle
+from server.accounts.models import LoginThrottle, User
 from server.accounts.passwords import hash_password, needs_rehash, verify_password
 from server.accounts.schemas import (
     LoginRequest,
@@ -39,8 +39,8 @@ from server.auth import (
     CurrentPrincipal,
     UserPrincipal,
 )
-from server.db import utcnow
-from server.deps import AppSettings, ReadDB, WriteDB
+from server.db import Database, utcnow
+from server.deps import AppDatabase, AppSettings, ReadDB, WriteDB
 from server.identity import Role
 from server.network.models import ConferencePoint
 from server.network.service import get_point, get_unit, point_out
@@ -98,49 +98,47 @@ def _client(request: Request) -> tuple[str, str]:
 
 @router.post("/auth/login", response_model=LoginResponse, summary="Sign in with a password")
 async def login(
-    body: LoginRequest, request: Request, response: Response, db: WriteDB, settings: AppSettings
+    body: LoginRequest,
+    request: Request,
+    response: Response,
+    db: ReadDB,
+    database: AppDatabase,
+    settings: AppSettings,
 ) -> LoginResponse:
-    policy = _policy(settings)
-    record = await db.get(LoginThrottle, body.username, with_for_update=True)
-    state = (
-        FailureRecord(record.failures, record.last_failure_at, record.locked_until)
-        if record
-        else None
-    )
-    until = locked_until(state, utcnow())
+    # The password check (tens of ms of CPU) runs outside any write transaction: on SQLite
+    # a write transaction holds the database lock, and sign-ins would queue behind it.
+    until = locked_until(_failure_record(await db.get(LoginThrottle, body.username)), utcnow())
     if until is not None:
         raise _locked(until)
-
     user = await service.find_user(db, body.username)
+    await db.close()
     ok = await verify_password(user.password_hash if user else None, body.password)
+
     if not ok or user is None or not user.active:
-        state = after_failure(state, utcnow(), policy)
-        if record is None:
-            record = LoginThrottle(username=body.username)
-            db.add(record)
-        record.failures = state.failures
-        record.last_failure_at = state.last_failure_at
-        record.locked_until = state.locked_until
-        await db.commit()
+        state = await _record_failure(database, body.username, _policy(settings))
         if state.locked_until is not None:
             raise _locked(state.locked_until)
-        await anyio.sleep(delay_seconds(state, policy))
+        await anyio.sleep(delay_seconds(state, _policy(settings)))
         raise Problem(401, "invalid_credentials", "wrong username or password")
 
-    if record is not None:
-        await db.delete(record)
-    if needs_rehash(user.password_hash):
-        user.password_hash = await hash_password(body.password)
     user_agent, ip = _client(request)
-    issued = await open_session(
-        db,
-        secret_key=settings.secret_key,
-        lifetime=timedelta(hours=settings.session_hours),
-        user_id=user.id,
-        user_agent=user_agent,
-        client_ip=ip,
-    )
-    await db.commit()
+    async with database.writer() as tx:
+        await tx.execute(delete(LoginThrottle).where(LoginThrottle.username == body.username))
+        if needs_rehash(user.password_hash):
+            await tx.execute(
+                update(User)
+                .where(User.id == user.id)
+                .values(password_hash=await hash_password(body.password))
+            )
+        issued = await open_session(
+            tx,
+            secret_key=settings.secret_key,
+            lifetime=timedelta(hours=settings.session_hours),
+            user_id=user.id,
+            user_agent=user_agent,
+            client_ip=ip,
+        )
+        await tx.commit()
     _set_session_cookies(response, issued, settings)
     return LoginResponse(
         token=issued.token,
@@ -148,6 +146,28 @@ async def login(
         expires_at=issued.expires_at,
         user=service.user_out(user),
     )
+
+
+def _failure_record(row: LoginThrottle | None) -> FailureRecord | None:
+    if row is None:
+        return None
+    return FailureRecord(row.failures, row.last_failure_at, row.locked_until)
+
+
+async def _record_failure(
+    database: Database, username: str, policy: ThrottlePolicy
+) -> FailureRecord:
+    async with database.writer() as tx:
+        row = await tx.get(LoginThrottle, username, with_for_update=True)
+        state = after_failure(_failure_record(row), utcnow(), policy)
+        if row is None:
+            row = LoginThrottle(username=username)
+            tx.add(row)
+        row.failures = state.failures
+        row.last_failure_at = state.last_failure_at
+        row.locked_until = state.locked_until
+        await tx.commit()
+    return state
 
 
 @router.post(

@@ -17,9 +17,7 @@ from server.textfold import like_pattern
 from server.tokens import new_device_token, token_hash
 
 # Province first, then its departments, then the commune-level units.
-KIND_ORDER = case(
-    {UnitKind.PROVINCE: 0, UnitKind.DEPARTMENT: 1}, value=Unit.kind, else_=2
-)
+KIND_ORDER = case({UnitKind.PROVINCE: 0, UnitKind.DEPARTMENT: 1}, value=Unit.kind, else_=2)
 
 
 def is_online(point: ConferencePoint, now: datetime, online_seconds: int) -> bool:

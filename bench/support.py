@@ -1,0 +1,107 @@
+"""Pieces the benchmarks share: a real server process, load from client processes, stats."""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+
+@dataclass
+class ServerProcess:
+    url: str
+    data_dir: Path
+    passwords: dict[str, str]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def hoinghi_server(extra_env: dict[str, str] | None = None) -> Iterator[ServerProcess]:
+    """`hoinghi serve` on a fresh data dir (demo province seeded), as users would start it."""
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="hoinghi-bench-") as tmp:
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("HOINGHI_")},
+            "HOINGHI_DATA_DIR": tmp,
+            "PYTHONUNBUFFERED": "1",
+            **(extra_env or {}),
+        }
+        command = [sys.executable, "-m", "server", "serve", "--port", str(port)]
+        with subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        ) as process:
+            try:
+                passwords = _read_start(process)
+                url = f"http://127.0.0.1:{port}"
+                _wait_healthy(url)
+                yield ServerProcess(url, Path(tmp), passwords)
+            finally:
+                process.send_signal(signal.SIGINT)
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+
+
+def _read_start(process: subprocess.Popen[str]) -> dict[str, str]:
+    assert process.stdout is not None
+    passwords: dict[str, str] = {}
+    for line in process.stdout:
+        if line.startswith("  ") and len(line.split()) == 2:
+            user, password = line.split()
+            passwords[user] = password
+        if line.startswith("Open"):
+            break
+    else:
+        raise RuntimeError("server exited before it started")
+    threading.Thread(target=process.stdout.read, daemon=True).start()
+    return passwords
+
+
+def _wait_healthy(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not become healthy")
+
+
+def percentile(sorted_values: list[float], fraction: float) -> float:
+    if not sorted_values:
+        return math.nan
+    index = min(len(sorted_values) - 1, max(0, math.ceil(fraction * len(sorted_values)) - 1))
+    return sorted_values[index]
+
+
+def latency_figures(
+    prefix: str, latencies_s: list[float], seconds: float, errors: int
+) -> dict[str, float]:
+    values = sorted(latencies_s)
+    return {
+        f"{prefix}_requests": len(values),
+        f"{prefix}_errors": errors,
+        f"{prefix}_rps": round(len(values) / seconds, 1) if seconds else 0.0,
+        f"{prefix}_p50_ms": round(percentile(values, 0.50) * 1000, 2),
+        f"{prefix}_p99_ms": round(percentile(values, 0.99) * 1000, 2),
+    }

@@ -1,0 +1,141 @@
+"""The hoinghi command, run in-process against each database backend."""
+
+from __future__ import annotations
+
+import asyncio
+import stat
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import select
+
+from server.cli import main
+from server.db import Database
+from server.network.models import ConferencePoint
+from server.tokens import token_hash
+
+
+@pytest.fixture
+def run(database_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    env = {"HOINGHI_DATA_DIR": str(tmp_path / "data"), "HOINGHI_DATABASE_URL": database_url}
+
+    def invoke(*args: str, stdin: str | None = None) -> Result:
+        return CliRunner(env=env).invoke(main, list(args), input=stdin, catch_exceptions=False)
+
+    invoke.data_dir = tmp_path / "data"  # type: ignore[attr-defined]
+    return invoke
+
+
+def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = [prefix]
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            found += _commands(command, (*prefix, name))
+        else:
+            found.append((*prefix, name))
+    return found
+
+
+def test_every_command_has_help() -> None:
+    commands = _commands(main)
+    assert ("user", "add") in commands and ("point", "list") in commands
+    for path in commands:
+        result = CliRunner().invoke(main, [*path, "--help"])
+        assert result.exit_code == 0, path
+        assert "Usage:" in result.output
+
+
+def test_migrate_reports_the_revision(run) -> None:  # type: ignore[no-untyped-def]
+    result = run("migrate")
+    assert result.exit_code == 0
+    assert "database at 0001" in result.output
+
+
+def test_seed_demo_prints_passwords_once_and_keeps_them_private(run) -> None:  # type: ignore[no-untyped-def]
+    first = run("seed-demo")
+    assert first.exit_code == 0
+    assert "204 conference points added" in first.output
+    path = run.data_dir / "demo-accounts.txt"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    admin_password = next(
+        line.split("\t")[1] for line in path.read_text().splitlines() if line.startswith("admin\t")
+    )
+    assert admin_password in first.output
+
+    second = run("seed-demo")
+    assert "0 units and 0 conference points added" in second.output
+    assert "passwords unchanged" in second.output
+    assert admin_password not in second.output
+
+
+def test_user_add_reads_the_password_from_stdin(run) -> None:  # type: ignore[no-untyped-def]
+    run("seed-demo")
+    added = run(
+        "user", "add", "phochutich", "--role", "chair", "--role", "official",
+        "--unit", "hoa-son", "--full-name", "Đặng Thị Nhung", "--password-stdin",
+        stdin="một mật khẩu dài\n",
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    listed = run("user", "list", "--role", "chair")
+    assert "phochutich\tĐặng Thị Nhung\tchair,official\thoa-son\tactive" in listed.output
+    assert "một mật khẩu dài" not in listed.output
+
+
+def test_user_add_refuses_bad_input(run) -> None:  # type: ignore[no-untyped-def]
+    short = run("user", "add", "ab-user", "--role", "official", "--password-stdin", stdin="x\n")
+    assert short.exit_code == 2
+    assert "at least" in short.output
+    role = run("user", "add", "someone", "--role", "mayor", "--password-stdin", stdin="x" * 12)
+    assert role.exit_code == 2
+    unit = run(
+        "user", "add", "someone", "--role", "official", "--unit", "nowhere",
+        "--password-stdin", stdin="một mật khẩu dài\n",
+    )  # fmt: skip
+    assert unit.exit_code == 1
+    assert "unit 'nowhere' not found" in unit.output
+    run("user", "add", "someone", "--role", "official", "--password-stdin", stdin="x" * 12)
+    again = run("user", "add", "someone", "--role", "official", "--password-stdin", stdin="x" * 12)
+    assert again.exit_code == 1
+    assert "taken" in again.output
+
+
+def test_point_add_prints_a_working_token_once(run, database_url: str) -> None:  # type: ignore[no-untyped-def]
+    run("seed-demo")
+    added = run(
+        "point", "add", "Nhà văn hóa thôn 5", "--unit", "xa-tan-phu", "--location", "Thôn 5"
+    )
+    assert added.exit_code == 0, added.output
+    token = added.output.split("keep it safe): ")[1].strip()
+    assert token.startswith("hd_")
+
+    async def stored_hash() -> str:
+        db = Database(database_url)
+        try:
+            async with db.reader() as session:
+                query = select(ConferencePoint.token_hash).where(
+                    ConferencePoint.name == "Nhà văn hóa thôn 5"
+                )
+                return (await session.execute(query)).scalar_one()
+        finally:
+            await db.dispose()
+
+    assert asyncio.run(stored_hash()) == token_hash(token)
+    listed = run("point", "list", "--unit", "xa-tan-phu")
+    assert "Nhà văn hóa thôn 5\toffline\tenabled" in listed.output
+    assert token not in listed.output
+    assert len(listed.output.strip().splitlines()) == 1 + 3
+
+    point_id = added.output.split("added point ")[1].split(":")[0]
+    rotated = run("point", "rotate-token", point_id)
+    new_token = rotated.output.split("keep it safe): ")[1].strip()
+    assert new_token != token
+    assert asyncio.run(stored_hash()) == token_hash(new_token)
+
+
+def test_serve_refuses_several_workers_without_postgres_and_redis(tmp_path: Path) -> None:
+    env = {"HOINGHI_DATA_DIR": str(tmp_path), "HOINGHI_DATABASE_URL": "", "HOINGHI_REDIS_URL": ""}
+    result = CliRunner(env=env).invoke(main, ["serve", "--workers", "2"])
+    assert result.exit_code == 2
+    assert "PostgreSQL" in result.output and "Redis" in result.output
