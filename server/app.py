@@ -5,13 +5,15 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI
+from starlette.responses import FileResponse
 from starlette.staticfiles import StaticFiles
 
-from server import __version__, problems
-from server.accounts.routes import router as accounts_router
+from server import __version__, housekeeping, problems
+from server.accounts.auth_routes import router as auth_router
+from server.accounts.user_routes import router as users_router
+from server.body_limit import BodySizeLimit
 from server.db import Database
 from server.health import router as health_router
 from server.migrate import current_revision, head_revision
@@ -20,7 +22,8 @@ from server.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
 
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+# JSON bodies are small; upload routes get their own, larger limit by path prefix.
+MAX_API_BODY_BYTES = 1024 * 1024
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -37,7 +40,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         db = Database(settings.database_url)
         app.state.db = db
         try:
-            yield
+            async with housekeeping.running(db, settings):
+                yield
         finally:
             await db.dispose()
 
@@ -51,9 +55,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     problems.install(app)
-    app.include_router(health_router)
-    app.include_router(accounts_router)
-    app.include_router(network_router)
-    if STATIC_DIR.is_dir():
-        app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")
+    app.add_middleware(BodySizeLimit, default_bytes=MAX_API_BODY_BYTES)
+    for router in (health_router, auth_router, users_router, network_router):
+        app.include_router(router)
+    _serve_client(app, settings)
     return app
+
+
+def _serve_client(app: FastAPI, settings: Settings) -> None:
+    # The client lives under /static and its page at /: no catch-all mount, so an unknown
+    # API path is a 404 and a wrong method on a real one a 405.
+    static_dir = settings.static_dir
+    if not static_dir.is_dir():
+        log.warning("no web client: %s is not a directory", static_dir)
+        return
+    index = static_dir / "index.html"
+
+    @app.get("/", include_in_schema=False)
+    async def client_page() -> FileResponse:
+        return FileResponse(index, headers={"Cache-Control": "no-cache"})
+
+    app.mount("/static", StaticFiles(directory=static_dir), name="static")

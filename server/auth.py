@@ -19,12 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from server.accounts.models import AuthSession, User
+from server.accounts.models import User
 from server.db import utcnow
 from server.deps import ReadDB, get_database, get_settings
 from server.identity import Principal, PrincipalKind, Role
 from server.network.models import ConferencePoint
+from server.network.service import point_by_device_token
 from server.problems import Problem
+from server.sessions import AuthSession
 from server.tokens import DEVICE_PREFIX, csrf_matches, token_hash
 
 SESSION_COOKIE = "hoinghi_session"
@@ -108,12 +110,7 @@ async def _principal_by_session(request: Request, db: AsyncSession, token: str) 
 
 
 async def _point_by_device_token(request: Request, db: AsyncSession, token: str) -> Principal:
-    query = select(ConferencePoint).where(ConferencePoint.token_hash == token_hash(token))
-    point = (await db.execute(query)).scalar_one_or_none()
-    if point is None:
-        raise _unauthenticated("invalid_token", "unknown device token")
-    if not point.enabled:
-        raise _unauthenticated("point_disabled", "this conference point is disabled")
+    point = await point_by_device_token(db, token)
     await _touch_point(request, db, point)
     return _point_principal(point, session_id=None)
 

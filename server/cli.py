@@ -7,16 +7,19 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
 import uvicorn
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import __version__, migrate
 from server.accounts import service as accounts
 from server.accounts.passwords import MIN_PASSWORD_LENGTH
+from server.accounts.schemas import NewPassword, Username
 from server.db import Database, utcnow
 from server.demo import SeedResult, seed_demo
 from server.identity import Role
@@ -24,6 +27,7 @@ from server.network import service as network
 from server.network.models import Unit
 from server.problems import Problem
 from server.settings import Settings, load_settings
+from server.validation import MAX_ID, Name, Place
 
 T = TypeVar("T")
 
@@ -34,6 +38,12 @@ def _run(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """Run one unit of work in a write transaction, turning API problems into CLI errors."""
 
     async def main() -> T:
+        revision = await migrate.current_revision(settings.database_url)
+        if revision != migrate.head_revision():
+            raise click.ClickException(
+                f"the database is at revision {revision}, this version needs "
+                f"{migrate.head_revision()}: run `hoinghi migrate`"
+            )
         db = Database(settings.database_url)
         try:
             async with db.writer() as session:
@@ -47,6 +57,18 @@ def _run(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         return asyncio.run(main())
     except Problem as problem:
         raise click.ClickException(problem.detail or problem.code) from None
+    except (SQLAlchemyError, OSError) as exc:
+        reason = getattr(exc, "orig", None) or exc
+        raise click.ClickException(f"database error: {reason}") from None
+
+
+def _checked(type_: Any, value: object, what: str) -> Any:
+    """Validate a command-line value with the API's own rules for that field."""
+    try:
+        return TypeAdapter(type_).validate_python(value)
+    except ValidationError as exc:
+        reasons = "; ".join(error["msg"] for error in exc.errors())
+        raise click.BadParameter(reasons, param_hint=what) from None
 
 
 def _settings() -> Settings:
@@ -148,7 +170,7 @@ def _read_password() -> str:
     password = sys.stdin.readline().rstrip("\r\n")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise click.UsageError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
-    return password
+    return str(_checked(NewPassword, password, "password"))
 
 
 @main.group()
@@ -177,6 +199,8 @@ def user_add(
     password_stdin: bool,
 ) -> None:
     """Add an account: echo PASSWORD | hoinghi user add USERNAME --role ROLE --password-stdin"""
+    username = _checked(Username, username, "USERNAME")
+    full_name = _checked(Name, full_name or username, "--full-name")
     password = _read_password()
 
     async def work(db: AsyncSession) -> str:
@@ -184,7 +208,7 @@ def user_add(
         created = await accounts.create_user(
             db,
             username=username,
-            full_name=full_name or username,
+            full_name=full_name,
             password=password,
             roles={Role(r) for r in roles},
             unit_id=unit.id if unit else None,
@@ -250,6 +274,8 @@ def point() -> None:
 @click.option("--location", default="", help="Where the room is.")
 def point_add(name: str, unit_code: str, location: str) -> None:
     """Add a point and print its device token (shown only this once)."""
+    name = _checked(Name, name, "NAME")
+    location = _checked(Place, location, "--location")
 
     async def work(db: AsyncSession) -> tuple[int, str]:
         unit = await network.unit_by_code(db, unit_code)
@@ -262,7 +288,7 @@ def point_add(name: str, unit_code: str, location: str) -> None:
 
 
 @point.command("rotate-token")
-@click.argument("point_id", type=int)
+@click.argument("point_id", type=click.IntRange(1, MAX_ID))
 def point_rotate_token(point_id: int) -> None:
     """Issue a new device token; the old one stops working at once."""
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
@@ -110,8 +110,14 @@ async def _problem(_: Request, exc: Exception) -> JSONResponse:
     return exc.response()
 
 
+# FastAPI's words when a body is not even decodable (bad UTF-8, absurd nesting).
+_UNPARSABLE_BODY = "There was an error parsing the body"
+
+
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.detail == _UNPARSABLE_BODY:
+        return Problem(400, "malformed_json", "the request body is not valid JSON").response()
     code = _STATUS_CODES.get(exc.status_code, "http_error")
     detail = exc.detail if exc.detail != HTTPStatus(exc.status_code).phrase else None
     return Problem(exc.status_code, code, detail, headers=exc.headers).response()
@@ -135,6 +141,12 @@ async def _integrity_error(_: Request, exc: Exception) -> JSONResponse:
     return Problem(409, "conflict", "the change conflicts with existing data").response()
 
 
+async def _data_error(_: Request, exc: Exception) -> JSONResponse:
+    # A value the database cannot hold slipped past validation; say so instead of a 500.
+    log.warning("database refused a value: %s", exc)
+    return Problem(422, "invalid_value", "a value is out of range or not storable").response()
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error in %s %s", request.method, request.url.path)
     return Problem(500, "internal_error", "an unexpected error occurred").response()
@@ -145,4 +157,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     login_lock_minutes: float = Field(default=15, gt=0)
     point_online_seconds: int = Field(default=90, ge=5)
     seed_demo: bool = True
+    # The web client; the default is the source tree's static/ (installs are editable).
+    static_dir: Path = Path(__file__).resolve().parent.parent / "static"
 
     @field_validator("public_url")
     @classmethod

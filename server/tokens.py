@@ -32,4 +32,6 @@ def csrf_token(secret_key: str, session_token: str) -> str:
 
 
 def csrf_matches(secret_key: str, session_token: str, presented: str) -> bool:
-    return hmac.compare_digest(csrf_token(secret_key, session_token), presented)
+    # Header values may hold any byte; compare_digest refuses non-ASCII str, so compare bytes.
+    expected = csrf_token(secret_key, session_token).encode()
+    return hmac.compare_digest(expected, presented.encode("utf-8", "surrogateescape"))

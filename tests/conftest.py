@@ -51,6 +51,17 @@ def cheap_password_hashing() -> Iterator[None]:
     passwords._hasher = production
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line per distinct skip reason, instead of one per skipped test."""
+    reasons: dict[str, int] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        reason = str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else "skipped"
+        reason = reason.removeprefix("Skipped: ")
+        reasons[reason] = reasons.get(reason, 0) + 1
+    for reason, count in reasons.items():
+        terminalreporter.write_line(f"SKIPPED {count} tests: {reason}", yellow=True)
+
+
 def _unavailable(reason: str) -> None:
     if IN_CI:
         pytest.fail(f"CI=true: {reason}", pytrace=False)
@@ -74,8 +85,8 @@ def postgres_url() -> str:
         _unavailable(f"PostgreSQL tests skipped: set {PG_ENV}=postgresql+asyncpg://...")
     try:
         asyncio.run(_reset_postgres(url))
-    except OSError as exc:
-        _unavailable(f"PostgreSQL at {PG_ENV} is not reachable: {exc}")
+    except Exception as exc:  # unreachable, no such database, refused login, bad URL...
+        _unavailable(f"PostgreSQL at {PG_ENV}={url} is not usable: {exc!r}"[:500])
     migrate.upgrade(url)
     return url
 

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections import Counter
 from datetime import timedelta
 
 import httpx
 from fastapi import FastAPI
 from sqlalchemy import select, update
 
-from server.accounts.models import AuthSession, User
+from server.accounts.models import User
 from server.auth import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE
 from server.db import Database, utcnow
 from server.identity import Role
 from server.network.models import Unit, UnitKind
 from server.network.service import create_point
+from server.sessions import AuthSession
 from server.settings import Settings
+from server.tokens import token_hash
 from tests.conftest import PASSWORD, Account, make_account
 
 
@@ -261,5 +265,66 @@ async def test_tokens_are_stored_only_as_hashes(
         from server.network.models import ConferencePoint
 
         point_hashes = (await session.execute(select(ConferencePoint.token_hash))).scalars().all()
-    assert account.token not in stored and all(len(h) == 64 for h in stored)
-    assert device_token not in point_hashes
+    assert account.token not in stored and token_hash(account.token) in stored
+    assert device_token not in point_hashes and token_hash(device_token) in point_hashes
+
+
+async def test_parallel_guesses_get_no_more_tries_than_the_limit(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    await make_account(app, client, "canbo", Role.OFFICIAL)
+    client.cookies.clear()
+    answers = await asyncio.gather(*(_login(client, "canbo", f"guess {i}") for i in range(25)))
+    statuses = Counter(a.status_code for a in answers)
+    # Only as many passwords as the limit were checked; the rest were turned away.
+    assert statuses[401] <= settings.login_max_failures
+    assert statuses[429] >= 25 - settings.login_max_failures
+    assert {a.json()["code"] for a in answers if a.status_code == 429} <= {
+        "login_busy",
+        "login_locked",
+    }
+    # The guesses used up the limit: the username is now locked, right password or not.
+    after = await _login(client, "canbo", PASSWORD)
+    assert after.status_code == 429
+    assert after.json()["code"] == "login_locked"
+
+
+async def test_one_account_signing_in_from_many_places_at_once_is_not_locked(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    await make_account(app, client, "canbo", Role.OFFICIAL)
+    client.cookies.clear()
+    answers = await asyncio.gather(*(_login(client, "canbo", PASSWORD) for _ in range(12)))
+    assert {a.status_code for a in answers} <= {200, 429}
+    assert {a.json()["code"] for a in answers if a.status_code == 429} <= {"login_busy"}
+    assert (await _login(client, "canbo", PASSWORD)).status_code == 200
+
+
+async def test_guessing_the_current_password_is_throttled_too(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    account = await make_account(app, client, "canbo", Role.OFFICIAL)
+    client.cookies.clear()
+    statuses = []
+    for i in range(settings.login_max_failures + 1):
+        response = await client.post(
+            "/api/me/password",
+            headers=account.auth,
+            json={"current_password": f"guess {i}", "new_password": "một mật khẩu mới"},
+        )
+        statuses.append(response.status_code)
+    assert statuses[: settings.login_max_failures - 1] == [403] * (settings.login_max_failures - 1)
+    assert statuses[-1] == 429
+
+
+async def test_a_non_ascii_csrf_header_is_refused_not_a_crash(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    await make_account(app, client, "canbo", Role.OFFICIAL)
+    client.cookies.clear()
+    await _login(client, "canbo", PASSWORD)
+    response = await client.post(
+        "/api/auth/logout", headers={CSRF_HEADER: "\xe9t\xe9".encode("latin-1")}
+    )
+    assert response.status_code == 403
+    assert response.json()["code"] == "csrf_failed"

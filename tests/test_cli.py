@@ -139,3 +139,37 @@ def test_serve_refuses_several_workers_without_postgres_and_redis(tmp_path: Path
     result = CliRunner(env=env).invoke(main, ["serve", "--workers", "2"])
     assert result.exit_code == 2
     assert "PostgreSQL" in result.output and "Redis" in result.output
+
+
+def test_cli_applies_the_api_rules_to_names(run) -> None:  # type: ignore[no-untyped-def]
+    run("seed-demo")
+    spaces = run(
+        "user", "add", "Bad Name!!", "--role", "official", "--password-stdin", stdin="x" * 12
+    )
+    assert spaces.exit_code == 2
+    assert "USERNAME" in spaces.output
+    too_long = run(
+        "user", "add", "a" * 80, "--role", "official", "--password-stdin", stdin="x" * 12
+    )
+    assert too_long.exit_code == 2
+    empty = run("point", "add", "", "--unit", "xa-tan-phu")
+    assert empty.exit_code == 2
+    assert "NAME" in empty.output
+    control = run("point", "add", "Phòng\x00họp", "--unit", "xa-tan-phu")
+    assert control.exit_code == 2
+    huge = run("point", "rotate-token", str(2**80))
+    assert huge.exit_code == 2
+    missing = run("point", "rotate-token", "999999")
+    assert missing.exit_code == 1
+    assert "not found" in missing.output
+
+
+def test_cli_on_an_unmigrated_database_says_to_migrate(tmp_path: Path) -> None:
+    env = {
+        "HOINGHI_DATA_DIR": str(tmp_path),
+        "HOINGHI_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'empty.sqlite3'}",
+    }
+    result = CliRunner(env=env).invoke(main, ["user", "list"])
+    assert result.exit_code == 1
+    assert "run `hoinghi migrate`" in result.output
+    assert "Traceback" not in result.output

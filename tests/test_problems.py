@@ -22,13 +22,17 @@ def _is_problem(response: httpx.Response, status: int, code: str) -> dict[str, o
 
 async def test_unknown_path_is_a_404_problem(client: httpx.AsyncClient) -> None:
     _is_problem(await client.get("/api/no-such-thing"), 404, "not_found")
+    _is_problem(await client.post("/api/no-such-thing", json={}), 404, "not_found")
     _is_problem(await client.get("/no-such-page"), 404, "not_found")
+    _is_problem(await client.get("/static/no-such-file.js"), 404, "not_found")
 
 
 async def test_wrong_method_is_a_405_problem(client: httpx.AsyncClient) -> None:
     response = await client.delete("/healthz")
     _is_problem(response, 405, "method_not_allowed")
     assert "GET" in response.headers["allow"]
+    on_api = await client.put("/api/users")
+    _is_problem(on_api, 405, "method_not_allowed")
 
 
 async def test_validation_errors_name_the_field(
@@ -88,3 +92,10 @@ async def test_openapi_describes_the_api(client: httpx.AsyncClient) -> None:
         assert path in spec["paths"], path
     schemes = spec["components"]["securitySchemes"]
     assert {"HTTPBearer", "APIKeyCookie"} <= schemes.keys()
+
+
+async def test_the_web_client_is_served(client: httpx.AsyncClient) -> None:
+    page = await client.get("/")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert "hoinghi" in page.text

@@ -1,29 +1,17 @@
-"""Users with their roles, sign-in sessions and the failed-login record."""
+"""Users with their roles, and the failed sign-in record."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    Boolean,
-    CheckConstraint,
-    Enum,
-    ForeignKey,
-    Integer,
-    String,
-    event,
-)
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.db import Base, UTCDateTime, utcnow
+from server.db import Base, UTCDateTime, enum_column, utcnow
 from server.identity import Role
 from server.network.models import Unit
 from server.textfold import fold
-
-
-def _role_values(enum_cls: type[Role]) -> list[str]:
-    return [str(member.value) for member in enum_cls]
 
 
 class User(Base):
@@ -33,7 +21,7 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     full_name: Mapped[str] = mapped_column(String(200))
     # fold(username + full name), kept by _fill_search_key; searched with LIKE.
-    search_key: Mapped[str] = mapped_column(String(270), default="")
+    search_key: Mapped[str] = mapped_column(Text, default="")
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -67,34 +55,7 @@ class UserRole(Base):
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
-    role: Mapped[Role] = mapped_column(
-        Enum(Role, native_enum=False, length=20, values_callable=_role_values, name="role"),
-        primary_key=True,
-    )
-
-
-class AuthSession(Base):
-    """A sign-in of a user, or of a conference point kiosk, identified by a bearer token."""
-
-    __tablename__ = "auth_sessions"
-    __table_args__ = (
-        CheckConstraint("(user_id IS NULL) <> (point_id IS NULL)", name="one_principal"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    # sha256 of the token; the token lives only in the client.
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    user_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), index=True
-    )
-    point_id: Mapped[int | None] = mapped_column(
-        ForeignKey("conference_points.id", ondelete="CASCADE"), index=True
-    )
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    user_agent: Mapped[str] = mapped_column(String(300), default="")
-    client_ip: Mapped[str] = mapped_column(String(64), default="")
+    role: Mapped[Role] = mapped_column(enum_column(Role, "role"), primary_key=True)
 
 
 class LoginThrottle(Base):
@@ -104,5 +65,6 @@ class LoginThrottle(Base):
 
     username: Mapped[str] = mapped_column(String(64), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
-    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pending: Mapped[int] = mapped_column(Integer, default=0)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -3,19 +3,51 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 from server.accounts.passwords import MIN_PASSWORD_LENGTH
 from server.identity import PrincipalKind, Role
 from server.network.schemas import PointOut, UnitRef
+from server.validation import DbId, Name, Password, no_nul
 
 USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{2,63}$"
-MAX_PASSWORD_LENGTH = 1024
 
 
-def _lower(value: object) -> object:
-    return value.strip().lower() if isinstance(value, str) else value
+def normalize_username(value: str) -> str:
+    """Usernames are case-insensitive: stored and looked up trimmed and lower case."""
+    return value.strip().lower()
+
+
+def _normalized(value: object) -> object:
+    return normalize_username(value) if isinstance(value, str) else value
+
+
+Username = Annotated[
+    str,
+    BeforeValidator(_normalized),
+    StringConstraints(pattern=USERNAME_PATTERN),
+    Field(description="3-64 of a-z 0-9 . _ - (case-insensitive)"),
+]
+# What a sign-in form may send: any short text; it only has to match a real username.
+LoginName = Annotated[
+    str,
+    BeforeValidator(_normalized),
+    StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]*$"),
+]
+NewPassword = Annotated[
+    str,
+    StringConstraints(min_length=MIN_PASSWORD_LENGTH, max_length=1024),
+    AfterValidator(no_nul),
+]
 
 
 class UserOut(BaseModel):
@@ -36,41 +68,35 @@ class UserPage(BaseModel):
 class UserCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    username: str = Field(pattern=USERNAME_PATTERN, description="3-64 of a-z 0-9 . _ -")
-    full_name: str = Field(min_length=1, max_length=200)
-    unit_id: int | None = None
+    username: Username
+    full_name: Name
+    unit_id: DbId | None = None
     roles: list[Role] = Field(min_length=1)
-    password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
+    password: NewPassword
     active: bool = True
-
-    _username_lower = field_validator("username", mode="before")(_lower)
 
 
 class UserUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    full_name: str | None = Field(default=None, min_length=1, max_length=200)
-    unit_id: int | None = None
+    full_name: Name | None = None
+    unit_id: DbId | None = None
     roles: list[Role] | None = Field(default=None, min_length=1)
     active: bool | None = None
-    password: str | None = Field(
-        default=None, min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH
-    )
+    password: NewPassword | None = None
 
 
 class LoginRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    username: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
-
-    _username_lower = field_validator("username", mode="before")(_lower)
+    username: LoginName
+    password: Password
 
 
 class PointLoginRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    device_token: str = Field(min_length=1, max_length=200)
+    device_token: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$")
 
 
 class SessionOut(BaseModel):
@@ -96,5 +122,5 @@ class MeOut(BaseModel):
 class PasswordChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    current_password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
-    new_password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
+    current_password: Password
+    new_password: NewPassword

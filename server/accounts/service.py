@@ -9,11 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import User, UserRole
 from server.accounts.passwords import hash_password
-from server.accounts.schemas import UserOut
-from server.accounts.sessions import revoke_all
+from server.accounts.schemas import UserOut, normalize_username
 from server.identity import Role
 from server.network.service import get_unit, unit_ref
 from server.problems import Problem, not_found
+from server.sessions import revoke_all
 from server.textfold import like_pattern
 
 
@@ -37,7 +37,7 @@ async def get_user(db: AsyncSession, user_id: int) -> User:
 
 
 async def find_user(db: AsyncSession, username: str) -> User | None:
-    query = select(User).where(User.username == username.strip().lower())
+    query = select(User).where(User.username == normalize_username(username))
     return (await db.execute(query)).scalar_one_or_none()
 
 
@@ -51,7 +51,7 @@ async def create_user(
     unit_id: int | None = None,
     active: bool = True,
 ) -> User:
-    username = username.strip().lower()
+    username = normalize_username(username)
     if await find_user(db, username) is not None:
         raise Problem(409, "user_exists", f"the username {username!r} is taken")
     user = User(

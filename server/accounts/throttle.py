@@ -1,11 +1,16 @@
 """Failed sign-in policy: slow down after a few failures, then lock the username for a while.
 
-Pure: the route keeps the record in the database and asks this module what to do.
+Pure: the sign-in service keeps the record in the database and asks this module what to do.
+Attempts whose password is still being checked count as pending, and failures plus pending
+attempts may never exceed the limit: a burst of parallel guesses gets no more tries than a
+patient guesser, while a burst of right passwords (one account signed in from several
+places at once) is only asked to retry, never locked out.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import enum
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 
@@ -19,9 +24,16 @@ class ThrottlePolicy:
 
 @dataclass(frozen=True)
 class FailureRecord:
-    failures: int = 0
-    last_failure_at: datetime | None = None
+    failures: int = 0  # failed attempts since the last success
+    pending: int = 0  # attempts admitted whose password is being checked
+    last_attempt_at: datetime | None = None
     locked_until: datetime | None = None
+
+
+class Verdict(enum.Enum):
+    ADMITTED = "admitted"  # check the password
+    LOCKED = "locked"  # refuse until locked_until
+    BUSY = "busy"  # too many attempts in flight; retry in a moment
 
 
 def locked_until(record: FailureRecord | None, now: datetime) -> datetime | None:
@@ -31,23 +43,51 @@ def locked_until(record: FailureRecord | None, now: datetime) -> datetime | None
     return None
 
 
-def after_failure(
-    record: FailureRecord | None, now: datetime, policy: ThrottlePolicy
-) -> FailureRecord:
-    """The record after one more failed attempt.
-
-    Failures older than one lock period are forgotten, so a user who mistypes now and then
-    is never locked out.
-    """
-    stale = (
+def _current(record: FailureRecord | None, now: datetime, policy: ThrottlePolicy) -> FailureRecord:
+    # Attempts older than one lock period, or from before a lock that has run out, no
+    # longer count: a user who mistypes now and then is never locked out, and a pending
+    # count left behind by a crashed request fades away.
+    if (
         record is None
-        or record.last_failure_at is None
-        or now - record.last_failure_at > policy.lock_for
+        or record.last_attempt_at is None
+        or now - record.last_attempt_at > policy.lock_for
         or (record.locked_until is not None and record.locked_until <= now)
+    ):
+        return FailureRecord()
+    return record
+
+
+def admit(
+    record: FailureRecord | None, now: datetime, policy: ThrottlePolicy
+) -> tuple[FailureRecord, Verdict]:
+    """Decide whether an attempt's password may be checked; count it if so."""
+    if locked_until(record, now) is not None:
+        assert record is not None
+        return record, Verdict.LOCKED
+    current = _current(record, now, policy)
+    if current.failures + current.pending >= policy.max_failures:
+        return current, Verdict.BUSY
+    return replace(current, pending=current.pending + 1, last_attempt_at=now), Verdict.ADMITTED
+
+
+def after_failure(record: FailureRecord, now: datetime, policy: ThrottlePolicy) -> FailureRecord:
+    """An admitted attempt failed: count it, and lock once the limit is reached."""
+    failures = record.failures + 1
+    lock = record.locked_until
+    if lock is None and failures >= policy.max_failures:
+        lock = now + policy.lock_for
+    return replace(
+        record,
+        failures=failures,
+        pending=max(0, record.pending - 1),
+        last_attempt_at=now,
+        locked_until=lock,
     )
-    failures = 1 if stale or record is None else record.failures + 1
-    lock = now + policy.lock_for if failures >= policy.max_failures else None
-    return FailureRecord(failures=failures, last_failure_at=now, locked_until=lock)
+
+
+def after_success(record: FailureRecord) -> FailureRecord:
+    """An admitted attempt had the right password: failures are forgiven."""
+    return replace(record, failures=0, pending=max(0, record.pending - 1))
 
 
 def delay_seconds(record: FailureRecord, policy: ThrottlePolicy) -> float:

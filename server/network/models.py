@@ -6,10 +6,10 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Integer, String, UniqueConstraint, event
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.db import Base, UTCDateTime, utcnow
+from server.db import Base, UTCDateTime, enum_column, utcnow
 from server.textfold import fold
 
 
@@ -21,10 +21,6 @@ class UnitKind(enum.StrEnum):
     SPECIAL_ZONE = "special_zone"
 
 
-def _enum_values(enum_cls: type[enum.Enum]) -> list[str]:
-    return [str(member.value) for member in enum_cls]
-
-
 class Unit(Base):
     """An administrative unit; commune-level units hang under the province."""
 
@@ -34,10 +30,8 @@ class Unit(Base):
     code: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     # fold(name), kept by _fill_search_keys; searched with LIKE.
-    search_key: Mapped[str] = mapped_column(String(200), default="")
-    kind: Mapped[UnitKind] = mapped_column(
-        Enum(UnitKind, native_enum=False, length=20, values_callable=_enum_values, name="unit_kind")
-    )
+    search_key: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[UnitKind] = mapped_column(enum_column(UnitKind, "unit_kind"))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -57,7 +51,7 @@ class ConferencePoint(Base):
     name: Mapped[str] = mapped_column(String(200))
     location: Mapped[str] = mapped_column(String(300), default="")
     # fold(name + location), kept by _fill_search_keys; searched with LIKE.
-    search_key: Mapped[str] = mapped_column(String(510), default="")
+    search_key: Mapped[str] = mapped_column(Text, default="")
     # sha256 of the device token; the token itself is shown once and never stored.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     token_rotated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Response
 from sqlalchemy import update
 
 from server.auth import AdminPrincipal, PointPrincipal, UserPrincipal, require_roles
@@ -26,6 +26,7 @@ from server.network.schemas import (
     UnitUpdate,
 )
 from server.problems import Problem
+from server.validation import IdPath, IdQuery, Limit, Offset, SearchQuery
 
 router = APIRouter(prefix="/api", tags=["network"])
 
@@ -52,7 +53,7 @@ async def create_unit(body: UnitCreate, _: AdminPrincipal, db: WriteDB) -> UnitR
 
 
 @router.patch("/units/{unit_id}", response_model=UnitRef, summary="Change a unit")
-async def update_unit(unit_id: int, body: UnitUpdate, _: AdminPrincipal, db: WriteDB) -> UnitRef:
+async def update_unit(unit_id: IdPath, body: UnitUpdate, _: AdminPrincipal, db: WriteDB) -> UnitRef:
     unit = await service.get_unit(db, unit_id)
     changes = body.model_dump(exclude_unset=True)
     if "parent_id" in changes:
@@ -68,15 +69,16 @@ async def update_unit(unit_id: int, body: UnitUpdate, _: AdminPrincipal, db: Wri
 
 @router.get("/points", response_model=PointPage, summary="Conference points with online status")
 async def list_points(
+    # unit_id: that unit and every unit below it; q: in the point's name, place or unit.
     _: NetworkViewer,
     db: ReadDB,
     settings: AppSettings,
-    unit_id: Annotated[int | None, Query(description="this unit and the units below it")] = None,
-    q: Annotated[str | None, Query(max_length=100, description="in point, unit or place")] = None,
+    unit_id: IdQuery = None,
+    q: SearchQuery = None,
     enabled: bool | None = None,
     online: bool | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 500,
+    offset: Offset = 0,
 ) -> PointPage:
     where = service.PointFilter(unit_id=unit_id, q=q, enabled=enabled, online=online)
     points, total, online_count = await service.list_points(
@@ -106,7 +108,9 @@ async def heartbeat(body: Heartbeat, principal: PointPrincipal, db: WriteDB) -> 
 
 
 @router.get("/points/{point_id}", response_model=PointOut, summary="One conference point")
-async def get_point(point_id: int, _: NetworkViewer, db: ReadDB, settings: AppSettings) -> PointOut:
+async def get_point(
+    point_id: IdPath, _: NetworkViewer, db: ReadDB, settings: AppSettings
+) -> PointOut:
     point = await service.get_point(db, point_id)
     return service.point_out(point, utcnow(), settings.point_online_seconds)
 
@@ -128,7 +132,7 @@ async def create_point(
 
 @router.patch("/points/{point_id}", response_model=PointOut, summary="Change a conference point")
 async def update_point(
-    point_id: int, body: PointUpdate, _: AdminPrincipal, db: WriteDB, settings: AppSettings
+    point_id: IdPath, body: PointUpdate, _: AdminPrincipal, db: WriteDB, settings: AppSettings
 ) -> PointOut:
     point = await service.get_point(db, point_id)
     await service.update_point(
@@ -144,7 +148,7 @@ async def update_point(
 
 
 @router.delete("/points/{point_id}", status_code=204, summary="Remove a conference point")
-async def delete_point(point_id: int, _: AdminPrincipal, db: WriteDB) -> Response:
+async def delete_point(point_id: IdPath, _: AdminPrincipal, db: WriteDB) -> Response:
     point = await service.get_point(db, point_id)
     await db.delete(point)
     await db.commit()
@@ -157,7 +161,7 @@ async def delete_point(point_id: int, _: AdminPrincipal, db: WriteDB) -> Respons
     summary="Issue a new device token; the old one stops working at once",
 )
 async def rotate_token(
-    point_id: int, _: AdminPrincipal, db: WriteDB, settings: AppSettings
+    point_id: IdPath, _: AdminPrincipal, db: WriteDB, settings: AppSettings
 ) -> PointWithToken:
     point = await service.get_point(db, point_id)
     token = await service.rotate_token(db, point)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from server.network.models import UnitKind
+from server.validation import DbId, FiniteNumber, Name, Place
 
 CODE_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 
@@ -29,17 +30,17 @@ class UnitCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     code: str = Field(pattern=CODE_PATTERN, description="short lowercase code, e.g. xa-tan-phu")
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     kind: UnitKind
-    parent_id: int | None = None
+    parent_id: DbId | None = None
 
 
 class UnitUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Name | None = None
     kind: UnitKind | None = None
-    parent_id: int | None = None
+    parent_id: DbId | None = None
 
 
 class PointOut(BaseModel):
@@ -62,18 +63,18 @@ class PointPage(BaseModel):
 class PointCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
-    unit_id: int
-    location: str = Field(default="", max_length=300)
+    name: Name
+    unit_id: DbId
+    location: Place = ""
     enabled: bool = True
 
 
 class PointUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    unit_id: int | None = None
-    location: str | None = Field(default=None, max_length=300)
+    name: Name | None = None
+    unit_id: DbId | None = None
+    location: Place | None = None
     enabled: bool | None = None
 
 
@@ -84,8 +85,16 @@ class PointWithToken(BaseModel):
     device_token: str
 
 
-StatName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-StatValue = float | int | bool | Annotated[str, StringConstraints(max_length=200)] | None
+StatName = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+]
+StatValue = (
+    bool
+    | int
+    | FiniteNumber
+    | Annotated[str, StringConstraints(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
+    | None
+)
 
 
 class Heartbeat(BaseModel):

@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.accounts.sessions import revoke_all
 from server.db import utcnow
 from server.network.models import ConferencePoint, Unit, UnitKind
 from server.network.schemas import PointOut, UnitNode, UnitRef
 from server.problems import Problem, not_found
+from server.sessions import revoke_all
 from server.textfold import like_pattern
 from server.tokens import new_device_token, token_hash
 
@@ -162,6 +162,18 @@ async def list_points(
         query.order_by(KIND_ORDER, Unit.name, ConferencePoint.name).limit(limit).offset(offset)
     )
     return list(page.scalars().all()), total, online
+
+
+async def point_by_device_token(db: AsyncSession, device_token: str) -> ConferencePoint:
+    """The enabled point holding this device token, or a 401 problem."""
+    query = select(ConferencePoint).where(ConferencePoint.token_hash == token_hash(device_token))
+    point = (await db.execute(query)).scalar_one_or_none()
+    challenge = {"WWW-Authenticate": "Bearer"}
+    if point is None:
+        raise Problem(401, "invalid_token", "unknown device token", headers=challenge)
+    if not point.enabled:
+        raise Problem(401, "point_disabled", "this conference point is disabled", headers=challenge)
+    return point
 
 
 async def get_point(db: AsyncSession, point_id: int) -> ConferencePoint:

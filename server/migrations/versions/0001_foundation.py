@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 14:48:29.492585
+Create Date: 2026-11-23 15:31:25.949738
 """
 
 from __future__ import annotations
@@ -24,16 +24,22 @@ def upgrade() -> None:
         "login_throttles",
         sa.Column("username", sa.String(length=64), nullable=False),
         sa.Column("failures", sa.Integer(), nullable=False),
-        sa.Column("last_failure_at", server.db.UTCDateTime(), nullable=True),
+        sa.Column("pending", sa.Integer(), nullable=False),
+        sa.Column("last_attempt_at", server.db.UTCDateTime(), nullable=True),
         sa.Column("locked_until", server.db.UTCDateTime(), nullable=True),
         sa.PrimaryKeyConstraint("username", name=op.f("pk_login_throttles")),
     )
+    with op.batch_alter_table("login_throttles", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_login_throttles_last_attempt_at"), ["last_attempt_at"], unique=False
+        )
+
     op.create_table(
         "units",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("code", sa.String(length=64), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
-        sa.Column("search_key", sa.String(length=200), nullable=False),
+        sa.Column("search_key", sa.Text(), nullable=False),
         sa.Column(
             "kind",
             sa.Enum(
@@ -64,7 +70,7 @@ def upgrade() -> None:
         sa.Column("unit_id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("location", sa.String(length=300), nullable=False),
-        sa.Column("search_key", sa.String(length=510), nullable=False),
+        sa.Column("search_key", sa.Text(), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("token_rotated_at", server.db.UTCDateTime(), nullable=False),
         sa.Column("enabled", sa.Boolean(), nullable=False),
@@ -87,7 +93,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("username", sa.String(length=64), nullable=False),
         sa.Column("full_name", sa.String(length=200), nullable=False),
-        sa.Column("search_key", sa.String(length=270), nullable=False),
+        sa.Column("search_key", sa.Text(), nullable=False),
         sa.Column("unit_id", sa.Integer(), nullable=True),
         sa.Column("password_hash", sa.String(length=255), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
@@ -178,5 +184,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_units_parent_id"))
 
     op.drop_table("units")
+    with op.batch_alter_table("login_throttles", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_login_throttles_last_attempt_at"))
+
     op.drop_table("login_throttles")
     # ### end Alembic commands ###

@@ -1,0 +1,78 @@
+"""HTTP API of account administration (admin only)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from server.accounts import service
+from server.accounts.schemas import UserCreate, UserOut, UserPage, UserUpdate
+from server.auth import AdminPrincipal
+from server.deps import ReadDB, WriteDB
+from server.identity import Role
+from server.network.service import get_unit
+from server.problems import Problem
+from server.validation import IdPath, IdQuery, Limit, Offset, SearchQuery
+
+router = APIRouter(prefix="/api/users", tags=["accounts"])
+
+
+@router.get("", response_model=UserPage, summary="Accounts")
+async def list_users(
+    _: AdminPrincipal,
+    db: ReadDB,
+    role: Role | None = None,
+    unit_id: IdQuery = None,
+    q: SearchQuery = None,
+    active: bool | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> UserPage:
+    where = service.UserFilter(role=role, unit_id=unit_id, q=q, active=active)
+    users, total = await service.list_users(db, where, limit, offset)
+    return UserPage(items=[service.user_out(u) for u in users], total=total)
+
+
+@router.get("/{user_id}", response_model=UserOut, summary="One account")
+async def get_user(user_id: IdPath, _: AdminPrincipal, db: ReadDB) -> UserOut:
+    return service.user_out(await service.get_user(db, user_id))
+
+
+@router.post("", response_model=UserOut, status_code=201, summary="Add an account")
+async def create_user(body: UserCreate, _: AdminPrincipal, db: WriteDB) -> UserOut:
+    user = await service.create_user(
+        db,
+        username=body.username,
+        full_name=body.full_name,
+        password=body.password,
+        roles=set(body.roles),
+        unit_id=body.unit_id,
+        active=body.active,
+    )
+    await db.commit()
+    return service.user_out(user)
+
+
+@router.patch("/{user_id}", response_model=UserOut, summary="Change an account")
+async def update_user(
+    user_id: IdPath, body: UserUpdate, admin: AdminPrincipal, db: WriteDB
+) -> UserOut:
+    user = await service.get_user(db, user_id)
+    changes = body.model_dump(exclude_unset=True)
+    if user.id == admin.id and (
+        changes.get("active") is False or (body.roles is not None and Role.ADMIN not in body.roles)
+    ):
+        raise Problem(
+            409, "self_lockout", "you cannot disable your own account or drop your own admin role"
+        )
+    if body.full_name is not None:
+        user.full_name = body.full_name
+    if "unit_id" in changes:
+        user.unit = await get_unit(db, body.unit_id) if body.unit_id is not None else None
+    if body.roles is not None:
+        user.set_roles(set(body.roles))
+    if body.active is not None:
+        await service.set_active(db, user, body.active)
+    if body.password is not None:
+        await service.set_password(db, user, body.password)
+    await db.commit()
+    return service.user_out(user)

@@ -1,0 +1,69 @@
+"""Constrained types for everything that comes from outside (bodies, queries, paths, CLI).
+
+They keep what both databases can store: no NUL or control characters in text (PostgreSQL
+refuses NUL), ids within a 32-bit INTEGER, finite numbers (JSON columns refuse NaN).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import Path, Query
+from pydantic import AfterValidator, Field, StringConstraints
+
+MAX_ID = 2**31 - 1
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_LINE_BREAKS = re.compile(r"[\r\n\t]")
+
+
+def _no_control_characters(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def no_nul(value: str) -> str:
+    # Passwords are only hashed, never stored, so anything but NUL goes.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL")
+    return value
+
+
+def _single_line(value: str) -> str:
+    if _LINE_BREAKS.search(value):
+        raise ValueError("must be a single line")
+    return value
+
+
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(_no_control_characters),
+    AfterValidator(_single_line),
+]
+Place = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=300),
+    AfterValidator(_no_control_characters),
+    AfterValidator(_single_line),
+]
+# Multi-line text (descriptions): line breaks and tabs allowed, other control characters not.
+LongText = Annotated[
+    str,
+    StringConstraints(max_length=20_000),
+    AfterValidator(_no_control_characters),
+]
+Password = Annotated[str, StringConstraints(min_length=1, max_length=1024), AfterValidator(no_nul)]
+
+DbId = Annotated[int, Field(ge=1, le=MAX_ID)]
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
+SearchQuery = Annotated[
+    str | None,
+    Query(max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$", description="words to look for"),
+]
+FiniteNumber = Annotated[float, Field(allow_inf_nan=False)]
