@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db import utcnow
@@ -20,12 +20,16 @@ from server.tokens import new_device_token, token_hash
 KIND_ORDER = case({UnitKind.PROVINCE: 0, UnitKind.DEPARTMENT: 1}, value=Unit.kind, else_=2)
 
 
+# A point is online when it is enabled and was heard from within online_seconds. The rule
+# exists twice, for a loaded point and as SQL for filtering and counting; keep them together.
 def is_online(point: ConferencePoint, now: datetime, online_seconds: int) -> bool:
-    return (
-        point.enabled
-        and point.last_seen_at is not None
-        and now - point.last_seen_at < timedelta(seconds=online_seconds)
-    )
+    since = now - timedelta(seconds=online_seconds)
+    return point.enabled and point.last_seen_at is not None and point.last_seen_at > since
+
+
+def online_clause(now: datetime, online_seconds: int) -> ColumnElement[bool]:
+    since = now - timedelta(seconds=online_seconds)
+    return ConferencePoint.enabled.is_(True) & (ConferencePoint.last_seen_at > since)
 
 
 def unit_ref(unit: Unit) -> UnitRef:
@@ -147,8 +151,7 @@ async def list_points(
         )
     if where.enabled is not None:
         query = query.where(ConferencePoint.enabled == where.enabled)
-    online_since = now - timedelta(seconds=online_seconds)
-    is_up = (ConferencePoint.enabled.is_(True)) & (ConferencePoint.last_seen_at > online_since)
+    is_up = online_clause(now, online_seconds)
     if where.online is True:
         query = query.where(is_up)
     elif where.online is False:
