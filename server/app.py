@@ -13,9 +13,13 @@ from starlette.staticfiles import StaticFiles
 from server import __version__, housekeeping, problems
 from server.accounts.auth_routes import router as auth_router
 from server.accounts.user_routes import router as users_router
+from server.audit_routes import router as audit_router
 from server.body_limit import BodySizeLimit
 from server.db import Database
 from server.health import router as health_router
+from server.meetings.calendar_routes import router as calendar_router
+from server.meetings.invitation_routes import router as invitations_router
+from server.meetings.routes import router as meetings_router
 from server.migrate import current_revision, head_revision
 from server.network.routes import router as network_router
 from server.settings import Settings, load_settings
@@ -56,7 +60,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     problems.install(app)
     app.add_middleware(BodySizeLimit, default_bytes=MAX_API_BODY_BYTES)
-    for router in (health_router, auth_router, users_router, network_router):
+    # The calendar router comes before the meetings router: /api/meetings/{id}.ics must be
+    # tried before /api/meetings/{id}.
+    for router in (
+        health_router,
+        auth_router,
+        users_router,
+        network_router,
+        calendar_router,
+        meetings_router,
+        invitations_router,
+        audit_router,
+    ):
         app.include_router(router)
     _serve_client(app, settings)
     return app

@@ -20,6 +20,7 @@ from server import __version__, migrate
 from server.accounts import service as accounts
 from server.accounts.passwords import MIN_PASSWORD_LENGTH
 from server.accounts.schemas import NewPassword, Username
+from server.audit import verify_chain
 from server.db import Database, utcnow
 from server.demo import SeedResult, seed_demo
 from server.identity import Role
@@ -330,6 +331,24 @@ def point_list(unit_code: str | None) -> None:
     click.echo("id\tunit\tname\tstatus\tstate")
     for row in rows:
         click.echo(row)
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """The audit trail."""
+
+
+@audit_group.command("verify")
+def audit_verify() -> None:
+    """Check the audit trail's hash chain; exit 1 if an entry was changed or removed."""
+
+    async def work(db: AsyncSession) -> int | None:
+        return await verify_chain(db)
+
+    broken = _run(_settings(), work)
+    if broken is not None:
+        raise click.ClickException(f"the audit chain is broken at entry {broken}")
+    click.echo("audit chain intact")
 
 
 if __name__ == "__main__":

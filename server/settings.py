@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,6 +31,8 @@ class Settings(BaseSettings):
     login_lock_minutes: float = Field(default=15, gt=0)
     point_online_seconds: int = Field(default=90, ge=5)
     seed_demo: bool = True
+    # The province's zone: calendars and the web client show times in it.
+    timezone: str = "Asia/Ho_Chi_Minh"
     # The web client; the default is the source tree's static/ (installs are editable).
     static_dir: Path = Path(__file__).resolve().parent.parent / "static"
 
@@ -37,6 +40,15 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
 
     @property
     def is_sqlite(self) -> bool:

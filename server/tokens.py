@@ -12,6 +12,7 @@ import secrets
 
 SESSION_PREFIX = "hs_"
 DEVICE_PREFIX = "hd_"
+CALENDAR_PREFIX = "hc_"
 
 
 def new_session_token() -> str:
@@ -20,6 +21,10 @@ def new_session_token() -> str:
 
 def new_device_token() -> str:
     return DEVICE_PREFIX + secrets.token_urlsafe(32)
+
+
+def new_calendar_token() -> str:
+    return CALENDAR_PREFIX + secrets.token_urlsafe(32)
 
 
 def token_hash(token: str) -> str:

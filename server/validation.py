@@ -7,10 +7,11 @@ refuses NUL), ids within a 32-bit INTEGER, finite numbers (JSON columns refuse N
 from __future__ import annotations
 
 import re
+from datetime import UTC
 from typing import Annotated
 
 from fastapi import Path, Query
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
 
 MAX_ID = 2**31 - 1
 
@@ -37,18 +38,21 @@ def _single_line(value: str) -> str:
     return value
 
 
-Name = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-    AfterValidator(_no_control_characters),
-    AfterValidator(_single_line),
-]
-Place = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, max_length=300),
-    AfterValidator(_no_control_characters),
-    AfterValidator(_single_line),
-]
+# A one-line text field: trimmed, no control characters, no line breaks.
+OneLine = AfterValidator(lambda value: _single_line(_no_control_characters(value)))
+
+
+def _line(min_length: int, max_length: int) -> StringConstraints:
+    return StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)
+
+
+# Lengths match the columns they are stored in.
+Name = Annotated[str, _line(1, 200), OneLine]
+Title = Annotated[str, _line(1, 300), OneLine]
+Place = Annotated[str, _line(0, 300), OneLine]
+PersonName = Annotated[str, _line(0, 200), OneLine]
+Note = Annotated[str, _line(0, 500), OneLine]
+Handle = Annotated[str, _line(1, 64), OneLine]
 # Multi-line text (descriptions): line breaks and tabs allowed, other control characters not.
 LongText = Annotated[
     str,
@@ -56,6 +60,9 @@ LongText = Annotated[
     AfterValidator(_no_control_characters),
 ]
 Password = Annotated[str, StringConstraints(min_length=1, max_length=1024), AfterValidator(no_nul)]
+
+# A moment in time from outside: must carry its UTC offset; kept as UTC.
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(lambda moment: moment.astimezone(UTC))]
 
 DbId = Annotated[int, Field(ge=1, le=MAX_ID)]
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]

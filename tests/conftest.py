@@ -220,3 +220,11 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+@pytest.fixture
+async def province(db: Database, client: httpx.AsyncClient, accounts: dict[str, Account]):  # type: ignore[no-untyped-def]
+    """The demo province seeded, with one signed-in account per role (see tests/province.py)."""
+    from tests.province import make_province
+
+    return await make_province(db, client, accounts)

@@ -9,8 +9,9 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from server import migrate
 from server.cli import main
 from server.db import Database
 from server.network.models import ConferencePoint
@@ -50,7 +51,7 @@ def test_every_command_has_help() -> None:
 def test_migrate_reports_the_revision(run) -> None:  # type: ignore[no-untyped-def]
     result = run("migrate")
     assert result.exit_code == 0
-    assert "database at 0001" in result.output
+    assert f"database at {migrate.head_revision()}" in result.output
 
 
 def test_seed_demo_prints_passwords_once_and_keeps_them_private(run) -> None:  # type: ignore[no-untyped-def]
@@ -173,3 +174,33 @@ def test_cli_on_an_unmigrated_database_says_to_migrate(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "run `hoinghi migrate`" in result.output
     assert "Traceback" not in result.output
+
+
+def test_audit_verify_finds_a_changed_entry(run, database_url: str) -> None:  # type: ignore[no-untyped-def]
+    from server import audit
+
+    async def write_then_tamper(tamper: bool) -> None:
+        db = Database(database_url)
+        try:
+            async with db.writer() as session:
+                if tamper:
+                    await session.execute(
+                        update(audit.AuditEntry)
+                        .where(audit.AuditEntry.action == "test.first")
+                        .values(action="test.rewritten")
+                    )
+                else:
+                    for action in ("test.first", "test.second"):
+                        await audit.record(session, None, action, "test", 1)
+                await session.commit()
+        finally:
+            await db.dispose()
+
+    asyncio.run(write_then_tamper(False))
+    intact = run("audit", "verify")
+    assert intact.exit_code == 0
+    assert "intact" in intact.output
+    asyncio.run(write_then_tamper(True))
+    broken = run("audit", "verify")
+    assert broken.exit_code == 1
+    assert "broken at entry" in broken.output

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from server import audit
 from server.accounts import service
+from server.accounts.models import User
 from server.accounts.schemas import UserCreate, UserOut, UserPage, UserUpdate
 from server.auth import AdminPrincipal
 from server.deps import ReadDB, WriteDB
@@ -38,7 +40,7 @@ async def get_user(user_id: IdPath, _: AdminPrincipal, db: ReadDB) -> UserOut:
 
 
 @router.post("", response_model=UserOut, status_code=201, summary="Add an account")
-async def create_user(body: UserCreate, _: AdminPrincipal, db: WriteDB) -> UserOut:
+async def create_user(body: UserCreate, admin: AdminPrincipal, db: WriteDB) -> UserOut:
     user = await service.create_user(
         db,
         username=body.username,
@@ -47,6 +49,9 @@ async def create_user(body: UserCreate, _: AdminPrincipal, db: WriteDB) -> UserO
         roles=set(body.roles),
         unit_id=body.unit_id,
         active=body.active,
+    )
+    await audit.record(
+        db, admin, "user.create", "user", user.id, after=body.model_dump(exclude={"password"})
     )
     await db.commit()
     return service.user_out(user)
@@ -58,6 +63,7 @@ async def update_user(
 ) -> UserOut:
     user = await service.get_user(db, user_id)
     changes = body.model_dump(exclude_unset=True)
+    before = _user_fields(user)
     if user.id == admin.id and (
         changes.get("active") is False or (body.roles is not None and Role.ADMIN not in body.roles)
     ):
@@ -74,5 +80,19 @@ async def update_user(
         await service.set_active(db, user, body.active)
     if body.password is not None:
         await service.set_password(db, user, body.password)
+    old, new = audit.changes(before, _user_fields(user))
+    if body.password is not None:
+        new["password"] = "changed"  # that it changed; never the password
+    if new:
+        await audit.record(db, admin, "user.update", "user", user.id, before=old, after=new)
     await db.commit()
     return service.user_out(user)
+
+
+def _user_fields(user: User) -> dict[str, object]:
+    return {
+        "full_name": user.full_name,
+        "unit_id": user.unit.id if user.unit else None,
+        "roles": sorted(user.roles),
+        "active": user.active,
+    }

@@ -6,7 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 
+from server import audit
 from server.auth import AdminPrincipal, PointPrincipal, UserPrincipal, require_roles
 from server.db import utcnow
 from server.deps import AppSettings, ReadDB, WriteDB
@@ -42,27 +44,37 @@ async def list_units(_: UserPrincipal, db: ReadDB) -> list[UnitNode]:
 
 
 @router.post("/units", response_model=UnitRef, status_code=201, summary="Add a unit")
-async def create_unit(body: UnitCreate, _: AdminPrincipal, db: WriteDB) -> UnitRef:
+async def create_unit(body: UnitCreate, admin: AdminPrincipal, db: WriteDB) -> UnitRef:
     await service.check_parent(db, None, body.parent_id)
     if await service.find_unit(db, body.code) is not None:
         raise Problem(409, "unit_exists", f"a unit with code {body.code!r} exists")
-    unit = Unit(code=body.code, name=body.name.strip(), kind=body.kind, parent_id=body.parent_id)
+    unit = Unit(code=body.code, name=body.name, kind=body.kind, parent_id=body.parent_id)
     db.add(unit)
+    await db.flush()
+    await audit.record(db, admin, "unit.create", "unit", unit.id, after=body.model_dump())
     await db.commit()
     return service.unit_ref(unit)
 
 
 @router.patch("/units/{unit_id}", response_model=UnitRef, summary="Change a unit")
-async def update_unit(unit_id: IdPath, body: UnitUpdate, _: AdminPrincipal, db: WriteDB) -> UnitRef:
+async def update_unit(
+    unit_id: IdPath, body: UnitUpdate, admin: AdminPrincipal, db: WriteDB
+) -> UnitRef:
     unit = await service.get_unit(db, unit_id)
     changes = body.model_dump(exclude_unset=True)
+    before = {"name": unit.name, "kind": unit.kind, "parent_id": unit.parent_id}
     if "parent_id" in changes:
         await service.check_parent(db, unit.id, changes["parent_id"])
         unit.parent_id = changes["parent_id"]
     if body.name is not None:
-        unit.name = body.name.strip()
+        unit.name = body.name
     if body.kind is not None:
         unit.kind = body.kind
+    old, new = audit.changes(
+        before, {"name": unit.name, "kind": unit.kind, "parent_id": unit.parent_id}
+    )
+    if new:
+        await audit.record(db, admin, "unit.update", "unit", unit.id, before=old, after=new)
     await db.commit()
     return service.unit_ref(unit)
 
@@ -119,10 +131,11 @@ async def get_point(
     "/points", response_model=PointWithToken, status_code=201, summary="Add a conference point"
 )
 async def create_point(
-    body: PointCreate, _: AdminPrincipal, db: WriteDB, settings: AppSettings
+    body: PointCreate, admin: AdminPrincipal, db: WriteDB, settings: AppSettings
 ) -> PointWithToken:
     unit = await service.get_unit(db, body.unit_id)
     point, token = await service.create_point(db, unit, body.name, body.location, body.enabled)
+    await audit.record(db, admin, "point.create", "point", point.id, after=body.model_dump())
     await db.commit()
     return PointWithToken(
         point=service.point_out(point, utcnow(), settings.point_online_seconds),
@@ -132,9 +145,10 @@ async def create_point(
 
 @router.patch("/points/{point_id}", response_model=PointOut, summary="Change a conference point")
 async def update_point(
-    point_id: IdPath, body: PointUpdate, _: AdminPrincipal, db: WriteDB, settings: AppSettings
+    point_id: IdPath, body: PointUpdate, admin: AdminPrincipal, db: WriteDB, settings: AppSettings
 ) -> PointOut:
     point = await service.get_point(db, point_id)
+    before = _point_fields(point)
     await service.update_point(
         db,
         point,
@@ -143,15 +157,26 @@ async def update_point(
         location=body.location,
         enabled=body.enabled,
     )
+    old, new = audit.changes(before, _point_fields(point))
+    if new:
+        await audit.record(db, admin, "point.update", "point", point.id, before=old, after=new)
     await db.commit()
     return service.point_out(point, utcnow(), settings.point_online_seconds)
 
 
 @router.delete("/points/{point_id}", status_code=204, summary="Remove a conference point")
-async def delete_point(point_id: IdPath, _: AdminPrincipal, db: WriteDB) -> Response:
+async def delete_point(point_id: IdPath, admin: AdminPrincipal, db: WriteDB) -> Response:
     point = await service.get_point(db, point_id)
+    before = _point_fields(point)
     await db.delete(point)
-    await db.commit()
+    try:
+        await db.flush()
+        await audit.record(db, admin, "point.delete", "point", point_id, before=before)
+        await db.commit()
+    except IntegrityError as exc:
+        raise Problem(
+            409, "point_in_use", "the point has meetings on record; disable it instead"
+        ) from exc
     return Response(status_code=204)
 
 
@@ -161,12 +186,22 @@ async def delete_point(point_id: IdPath, _: AdminPrincipal, db: WriteDB) -> Resp
     summary="Issue a new device token; the old one stops working at once",
 )
 async def rotate_token(
-    point_id: IdPath, _: AdminPrincipal, db: WriteDB, settings: AppSettings
+    point_id: IdPath, admin: AdminPrincipal, db: WriteDB, settings: AppSettings
 ) -> PointWithToken:
     point = await service.get_point(db, point_id)
     token = await service.rotate_token(db, point)
+    await audit.record(db, admin, "point.rotate_token", "point", point.id)
     await db.commit()
     return PointWithToken(
         point=service.point_out(point, utcnow(), settings.point_online_seconds),
         device_token=token,
     )
+
+
+def _point_fields(point: ConferencePoint) -> dict[str, object]:
+    return {
+        "name": point.name,
+        "unit_id": point.unit_id,
+        "location": point.location,
+        "enabled": point.enabled,
+    }

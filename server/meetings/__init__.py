@@ -1,0 +1,1 @@
+"""Meetings: scheduling, invitations, agenda items, lifecycle, calendar feeds."""
