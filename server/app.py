@@ -10,18 +10,22 @@ from fastapi import FastAPI
 from starlette.responses import FileResponse
 from starlette.staticfiles import StaticFiles
 
+from rooms.hub import Hub
+from rooms.store import EventStore
 from server import __version__, housekeeping, problems
 from server.accounts.auth_routes import router as auth_router
 from server.accounts.user_routes import router as users_router
 from server.audit_routes import router as audit_router
 from server.body_limit import BodySizeLimit
-from server.db import Database
+from server.db import Database, utcnow
 from server.health import router as health_router
 from server.meetings.calendar_routes import router as calendar_router
 from server.meetings.invitation_routes import router as invitations_router
 from server.meetings.routes import router as meetings_router
 from server.migrate import current_revision, head_revision
 from server.network.routes import router as network_router
+from server.room_endpoint import router as room_router
+from server.rooms_setup import make_bus
 from server.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -43,10 +47,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         db = Database(settings.database_url)
         app.state.db = db
+        hub = Hub(EventStore(db), make_bus(settings), utcnow)
+        app.state.hub = hub
         try:
+            await hub.start()
             async with housekeeping.running(db, settings):
                 yield
         finally:
+            await hub.stop()
             await db.dispose()
 
     app = FastAPI(
@@ -71,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         meetings_router,
         invitations_router,
         audit_router,
+        room_router,
     ):
         app.include_router(router)
     _serve_client(app, settings)

@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
+from starlette.requests import HTTPConnection
 
 from server.accounts.models import User
 from server.db import utcnow
@@ -60,12 +61,9 @@ async def authenticate(
     else:
         raise _unauthenticated("not_authenticated", "sign in first")
 
-    if token.startswith(DEVICE_PREFIX):
-        if from_cookie:
-            raise _unauthenticated("invalid_token", "device tokens go in the Authorization header")
-        principal = await _point_by_device_token(request, db, token)
-    else:
-        principal = await _principal_by_session(request, db, token)
+    if token.startswith(DEVICE_PREFIX) and from_cookie:
+        raise _unauthenticated("invalid_token", "device tokens go in the Authorization header")
+    principal = await principal_from_token(request, db, token)
 
     if from_cookie and request.method not in SAFE_METHODS:
         presented = request.headers.get(CSRF_HEADER, "")
@@ -77,7 +75,14 @@ async def authenticate(
     return principal
 
 
-async def _principal_by_session(request: Request, db: AsyncSession, token: str) -> Principal:
+async def principal_from_token(conn: HTTPConnection, db: AsyncSession, token: str) -> Principal:
+    """The user or point a session token or device token stands for; a 401 problem if none."""
+    if token.startswith(DEVICE_PREFIX):
+        return await _point_by_device_token(conn, db, token)
+    return await _principal_by_session(conn, db, token)
+
+
+async def _principal_by_session(request: HTTPConnection, db: AsyncSession, token: str) -> Principal:
     # One round trip: the session with its user (and the user's roles) or its point.
     query = (
         select(AuthSession, User, ConferencePoint)
@@ -109,7 +114,9 @@ async def _principal_by_session(request: Request, db: AsyncSession, token: str) 
     return _point_principal(point, session_id=session.id)
 
 
-async def _point_by_device_token(request: Request, db: AsyncSession, token: str) -> Principal:
+async def _point_by_device_token(
+    request: HTTPConnection, db: AsyncSession, token: str
+) -> Principal:
     point = await point_by_device_token(db, token)
     await _touch_point(request, db, point)
     return _point_principal(point, session_id=None)
@@ -125,7 +132,9 @@ def _point_principal(point: ConferencePoint, session_id: int | None) -> Principa
     )
 
 
-async def _touch_point(request: Request, read_db: AsyncSession, point: ConferencePoint) -> None:
+async def _touch_point(
+    request: HTTPConnection, read_db: AsyncSession, point: ConferencePoint
+) -> None:
     now = utcnow()
     if point.last_seen_at is not None and now - point.last_seen_at < LAST_SEEN_RESOLUTION:
         return

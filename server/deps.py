@@ -5,29 +5,30 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import HTTPConnection
 
 from server.db import Database
 from server.settings import Settings
 
 
-def get_settings(request: Request) -> Settings:
+def get_settings(request: HTTPConnection) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_database(request: Request) -> Database:
+def get_database(request: HTTPConnection) -> Database:
     database: Database = request.app.state.db
     return database
 
 
-async def read_session(request: Request) -> AsyncIterator[AsyncSession]:
+async def read_session(request: HTTPConnection) -> AsyncIterator[AsyncSession]:
     async with get_database(request).reader() as session:
         yield session
 
 
-async def write_session(request: Request) -> AsyncIterator[AsyncSession]:
+async def write_session(request: HTTPConnection) -> AsyncIterator[AsyncSession]:
     """A session for routes that write; the route commits, anything uncommitted rolls back."""
     async with get_database(request).writer() as session:
         yield session

@@ -1,9 +1,18 @@
 """Every model module, imported so ``Base.metadata`` is complete (Alembic, tests)."""
 
+from rooms import models as rooms_models
 from server import audit, sessions
 from server.accounts import models as accounts_models
 from server.db import Base
 from server.meetings import models as meetings_models
 from server.network import models as network_models
 
-__all__ = ["Base", "accounts_models", "audit", "meetings_models", "network_models", "sessions"]
+__all__ = [
+    "Base",
+    "accounts_models",
+    "audit",
+    "meetings_models",
+    "network_models",
+    "rooms_models",
+    "sessions",
+]

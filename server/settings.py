@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     login_lock_minutes: float = Field(default=15, gt=0)
     point_online_seconds: int = Field(default=90, ge=5)
     seed_demo: bool = True
+    # Room sockets: messages a client may send per second on average, and in a burst.
+    ws_messages_per_second: float = Field(default=20, gt=0)
+    ws_burst: int = Field(default=40, ge=1)
     # The province's zone: calendars and the web client show times in it.
     timezone: str = "Asia/Ho_Chi_Minh"
     # The web client; the default is the source tree's static/ (installs are editable).

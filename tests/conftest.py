@@ -13,6 +13,7 @@ import shutil
 import socket
 import threading
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from sqlalchemy import text
 
 from server import migrate
 from server.app import create_app
+from server.cli import UVICORN_WS_OPTIONS
 from server.db import Database
 from server.identity import Role
 from server.models import Base
@@ -164,11 +166,12 @@ class Account:
 
 
 async def make_account(
-    app: FastAPI, client: httpx.AsyncClient, username: str, *roles: Role
+    app: FastAPI | Database, client: httpx.AsyncClient, username: str, *roles: Role
 ) -> Account:
+    """A user with ``roles``, created in the database and signed in through ``client``."""
     from server.accounts.service import create_user
 
-    database: Database = app.state.db
+    database: Database = app if isinstance(app, Database) else app.state.db
     async with database.writer() as session:
         user = await create_user(
             session,
@@ -197,19 +200,21 @@ class LiveServer:
     settings: Settings
 
 
-@pytest.fixture
-def live_server(settings: Settings) -> Iterator[LiveServer]:
-    """The app served by uvicorn on a free port in a background thread."""
+@contextmanager
+def serving(settings: Settings, port: int = 0) -> Iterator[LiveServer]:
+    """The app served by uvicorn (as `hoinghi serve` runs it) in a background thread."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(settings), log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        create_app(settings), log_level="warning", lifespan="on", **UVICORN_WS_OPTIONS
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:
-        for _ in range(500):
+        for _ in range(1000):
             if server.started or not thread.is_alive():
                 break
             threading.Event().wait(0.01)
@@ -218,8 +223,15 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
         yield LiveServer(f"http://127.0.0.1:{port}", settings)
     finally:
         server.should_exit = True
-        thread.join(timeout=10)
+        thread.join(timeout=15)
         sock.close()
+
+
+@pytest.fixture
+def live_server(settings: Settings) -> Iterator[LiveServer]:
+    """The app served by uvicorn on a free port in a background thread."""
+    with serving(settings) as server:
+        yield server
 
 
 @pytest.fixture
@@ -228,3 +240,23 @@ async def province(db: Database, client: httpx.AsyncClient, accounts: dict[str, 
     from tests.province import make_province
 
     return await make_province(db, client, accounts)
+
+
+@pytest.fixture
+async def live_province(live_server: LiveServer):  # type: ignore[no-untyped-def]
+    """The demo province on the live server, with one signed-in account per role.
+
+    Its client talks HTTP to the live server, so actions (starting a meeting) reach the
+    same process as the room WebSockets.
+    """
+    from tests.province import make_province
+
+    database = Database(live_server.settings.database_url)
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as client:
+        accounts = {r.value: await make_account(database, client, r.value, r) for r in Role}
+        province = await make_province(database, client, accounts)
+        province.ws_url = live_server.url.replace("http://", "ws://")
+        try:
+            yield province
+        finally:
+            await database.dispose()

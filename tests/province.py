@@ -21,6 +21,7 @@ class Province:
     client: httpx.AsyncClient
     accounts: dict[str, Account]
     units: dict[str, int]  # unit code -> id
+    ws_url: str = ""  # the live server's ws:// base, for room tests
 
     def auth(self, role: str) -> dict[str, str]:
         return self.accounts[role].auth

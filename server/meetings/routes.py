@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from server.auth import CurrentPrincipal, require_roles
 from server.deps import ReadDB, WriteDB
@@ -94,11 +94,13 @@ async def update_meeting(
 
 def _lifecycle_route(action: Action, summary: str) -> None:
     async def step(
-        meeting_id: IdPath, principal: CurrentPrincipal, db: WriteDB
+        meeting_id: IdPath, principal: CurrentPrincipal, db: WriteDB, request: Request
     ) -> MeetingWithWarnings:
         meeting = await service.get_meeting(db, meeting_id, principal, for_update=True)
         await service.apply_action(db, principal, meeting, action)
         await db.commit()
+        # After the commit: the room and the lobby follow the meeting's new status.
+        await request.app.state.hub.meeting_status_changed(meeting.id, meeting.status.value)
         return await _with_warnings(db, meeting, principal, action is Action.SCHEDULE)
 
     step.__name__ = f"{action.value}_meeting"

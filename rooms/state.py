@@ -1,0 +1,311 @@
+"""The state of one live meeting room, and how each event changes it.
+
+``evolve`` is the only code that changes a RoomState. A room is rebuilt after a restart or
+a failover by folding its persisted events through ``evolve`` in order, so everything the
+room knows must follow from its events alone (no clock, no I/O here).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class Role(enum.StrEnum):
+    """A member's part in this meeting (not the account's roles)."""
+
+    CHAIR = "chair"
+    SECRETARY = "secretary"
+    ADMIN = "admin"
+    OFFICIAL = "official"
+    POINT = "point"
+    SYSTEM = "system"  # the room itself: time limits running out
+
+
+ORGANIZERS = frozenset({Role.CHAIR, Role.SECRETARY})
+
+
+@dataclass(frozen=True)
+class Event:
+    """A state change, numbered by the room (``seq``) when it is persisted."""
+
+    seq: int
+    kind: str
+    at: datetime
+    actor: str | None
+    data: dict[str, Any]
+
+
+@dataclass
+class Member:
+    key: str  # "p:<point id>" or "u:<user id>"
+    kind: str  # point | user
+    id: int
+    name: str
+    role: Role
+    unit_id: int | None
+    since: datetime
+    connections: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Floor:
+    key: str
+    granted_at: datetime
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Presentation:
+    document_id: int
+    page: int
+    by: str
+
+
+@dataclass
+class RollCall:
+    number: int
+    opened_at: datetime
+    answers: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class RoomState:
+    meeting_id: int
+    seq: int = 0
+    open: bool = False
+    closed: bool = False
+    members: dict[str, Member] = field(default_factory=dict)
+    queue: list[str] = field(default_factory=list)
+    floor: Floor | None = None
+    muted: set[str] = field(default_factory=set)
+    mute_all: bool = False
+    presenter: str | None = None
+    presentation: Presentation | None = None
+    roll_call: RollCall | None = None
+    roll_calls_held: int = 0
+
+    def role_of(self, key: str) -> Role | None:
+        member = self.members.get(key)
+        return member.role if member else None
+
+
+def evolve(state: RoomState, event: Event) -> None:
+    """Apply one persisted event to the state, in place."""
+    if event.seq != state.seq + 1:
+        raise ValueError(f"event {event.seq} does not follow {state.seq}")
+    state.seq = event.seq
+    handler = _HANDLERS.get(event.kind)
+    if handler is not None:
+        handler(state, event)
+
+
+def _opened(state: RoomState, _: Event) -> None:
+    state.open = True
+
+
+def _closed(state: RoomState, _: Event) -> None:
+    state.closed = True
+    state.open = False
+    state.floor = None
+    state.queue.clear()
+    state.roll_call = None
+
+
+def _joined(state: RoomState, event: Event) -> None:
+    d = event.data
+    member = state.members.get(d["key"])
+    if member is None:
+        member = Member(
+            key=d["key"],
+            kind=d["kind"],
+            id=d["id"],
+            name=d["name"],
+            role=Role(d["role"]),
+            unit_id=d.get("unit_id"),
+            since=event.at,
+        )
+        state.members[member.key] = member
+        if state.mute_all and member.role is Role.POINT:
+            state.muted.add(member.key)
+    member.connections.add(d["conn"])
+
+
+def _left(state: RoomState, event: Event) -> None:
+    key = event.data["key"]
+    member = state.members.get(key)
+    if member is None:
+        return
+    member.connections.discard(event.data["conn"])
+    if member.connections:
+        return
+    del state.members[key]
+    if key in state.queue:
+        state.queue.remove(key)
+    if state.floor and state.floor.key == key:
+        state.floor = None
+    if state.presenter == key:
+        state.presenter = None
+    state.muted.discard(key)
+
+
+def _hand_raised(state: RoomState, event: Event) -> None:
+    state.queue.append(event.data["key"])
+
+
+def _hand_lowered(state: RoomState, event: Event) -> None:
+    if event.data["key"] in state.queue:
+        state.queue.remove(event.data["key"])
+
+
+def _floor_granted(state: RoomState, event: Event) -> None:
+    key = event.data["key"]
+    expires = event.data.get("expires_at")
+    state.floor = Floor(key, event.at, datetime.fromisoformat(expires) if expires else None)
+    if key in state.queue:
+        state.queue.remove(key)
+    state.muted.discard(key)
+
+
+def _floor_revoked(state: RoomState, event: Event) -> None:
+    key = event.data["key"]
+    state.floor = None
+    member = state.members.get(key)
+    if state.mute_all and member is not None and member.role is Role.POINT:
+        state.muted.add(key)
+
+
+def _muted(state: RoomState, event: Event) -> None:
+    state.muted.add(event.data["key"])
+
+
+def _unmuted(state: RoomState, event: Event) -> None:
+    state.muted.discard(event.data["key"])
+
+
+def _all_muted(state: RoomState, event: Event) -> None:
+    state.mute_all = True
+    state.muted.update(event.data["keys"])
+
+
+def _all_unmuted(state: RoomState, _: Event) -> None:
+    state.mute_all = False
+    state.muted.clear()
+
+
+def _presenter(state: RoomState, event: Event) -> None:
+    state.presenter = event.data["key"]
+
+
+def _shown(state: RoomState, event: Event) -> None:
+    d = event.data
+    state.presentation = Presentation(d["document_id"], d["page"], d["by"])
+
+
+def _page(state: RoomState, event: Event) -> None:
+    if state.presentation is not None:
+        state.presentation = Presentation(
+            state.presentation.document_id, event.data["page"], event.data["by"]
+        )
+
+
+def _stopped(state: RoomState, _: Event) -> None:
+    state.presentation = None
+
+
+def _roll_call_opened(state: RoomState, event: Event) -> None:
+    state.roll_call = RollCall(event.data["number"], event.at)
+
+
+def _roll_call_answered(state: RoomState, event: Event) -> None:
+    if state.roll_call is not None:
+        state.roll_call.answers[event.data["key"]] = event.data["head_count"]
+
+
+def _roll_call_closed(state: RoomState, _: Event) -> None:
+    if state.roll_call is not None:
+        state.roll_calls_held = state.roll_call.number
+    state.roll_call = None
+
+
+_HANDLERS = {
+    "room.opened": _opened,
+    "room.closed": _closed,
+    "member.joined": _joined,
+    "member.left": _left,
+    "hand.raised": _hand_raised,
+    "hand.lowered": _hand_lowered,
+    "floor.granted": _floor_granted,
+    "floor.revoked": _floor_revoked,
+    "member.muted": _muted,
+    "member.unmuted": _unmuted,
+    "mute_all.on": _all_muted,
+    "mute_all.off": _all_unmuted,
+    "presenter.set": _presenter,
+    "presentation.shown": _shown,
+    "presentation.page": _page,
+    "presentation.stopped": _stopped,
+    "roll_call.opened": _roll_call_opened,
+    "roll_call.answered": _roll_call_answered,
+    "roll_call.closed": _roll_call_closed,
+    # chat.sent changes nothing: it lives in the log only.
+}
+EVENT_KINDS = frozenset(_HANDLERS) | {"chat.sent"}
+
+
+def snapshot(state: RoomState) -> dict[str, Any]:
+    """Everything a client needs to draw the room, as JSON."""
+    return {
+        "meeting_id": state.meeting_id,
+        "seq": state.seq,
+        "open": state.open,
+        "closed": state.closed,
+        "members": [
+            {
+                "key": m.key,
+                "kind": m.kind,
+                "id": m.id,
+                "name": m.name,
+                "role": m.role.value,
+                "unit_id": m.unit_id,
+                "since": m.since.isoformat(),
+                "muted": m.key in state.muted,
+            }
+            for m in state.members.values()
+        ],
+        "queue": list(state.queue),
+        "floor": (
+            {
+                "key": state.floor.key,
+                "granted_at": state.floor.granted_at.isoformat(),
+                "expires_at": state.floor.expires_at.isoformat()
+                if state.floor.expires_at
+                else None,
+            }
+            if state.floor
+            else None
+        ),
+        "mute_all": state.mute_all,
+        "presenter": state.presenter,
+        "presentation": (
+            {
+                "document_id": state.presentation.document_id,
+                "page": state.presentation.page,
+                "by": state.presentation.by,
+            }
+            if state.presentation
+            else None
+        ),
+        "roll_call": (
+            {
+                "number": state.roll_call.number,
+                "opened_at": state.roll_call.opened_at.isoformat(),
+                "answers": dict(state.roll_call.answers),
+            }
+            if state.roll_call
+            else None
+        ),
+        "poll": None,
+    }

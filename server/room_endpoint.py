@@ -1,0 +1,327 @@
+"""The live room's WebSocket: ``/ws/meetings/{meeting_id}``.
+
+Authenticates the socket, checks the caller belongs in the meeting, holds it in the lobby
+until the chair starts the meeting, then joins it to the room and turns each frame into a
+room command. Every command is answered (ack or error) and the socket stays open whatever
+the client sends, except for flooding (1008).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from sqlalchemy import select, update
+from starlette.websockets import WebSocketState
+
+from rooms import messages
+from rooms.connection import Connection
+from rooms.hub import Hub, Participant
+from rooms.machine import Rejected
+from rooms.ratelimit import TokenBucket
+from rooms.room import RoomUnavailable
+from rooms.state import Role as RoomRole
+from server.auth import SESSION_COOKIE, principal_from_token
+from server.db import Database
+from server.identity import Principal, Role
+from server.meetings import access
+from server.meetings.lifecycle import MeetingStatus
+from server.meetings.models import Invitation, InvitationState, Meeting
+from server.problems import Problem
+from server.settings import Settings
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_NOT_FOUND = 4404
+CLOSE_POLICY = 1008
+LOBBY_RECHECK_SECONDS = 30.0
+AUTH_TIMEOUT_SECONDS = 10.0
+WRITER_FLUSH_SECONDS = 5.0
+
+
+class Refused(Exception):
+    def __init__(self, close_code: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.close_code = close_code
+        self.code = code
+        self.message = message
+
+
+@router.websocket("/ws/meetings/{meeting_id}")
+async def room_socket(websocket: WebSocket, meeting_id: int) -> None:
+    await websocket.accept()
+    try:
+        principal = await _authenticate(websocket)
+        who = await _participant(websocket, meeting_id, principal)
+    except Refused as refused:
+        await _refuse(websocket, refused)
+        return
+    except WebSocketDisconnect:
+        return
+    await RoomSession(websocket, meeting_id, principal, who).run()
+
+
+async def _refuse(websocket: WebSocket, refused: Refused) -> None:
+    with contextlib.suppress(Exception):
+        await websocket.send_text(messages.error(refused.code, refused.message))
+        await websocket.close(refused.close_code, refused.message[:120])
+
+
+def _token_from_handshake(websocket: WebSocket, settings: Settings) -> str | None:
+    if token := websocket.query_params.get("token"):
+        return token
+    authorization = websocket.headers.get("authorization", "")
+    if authorization.lower().startswith("bearer "):
+        return authorization[7:].strip()
+    cookie = websocket.cookies.get(SESSION_COOKIE)
+    if cookie:
+        # A page on another site may open a socket to us and the browser adds our cookie:
+        # accept the cookie only from our own origin.
+        origin = websocket.headers.get("origin")
+        if origin is not None and not _same_origin(origin, websocket, settings):
+            raise Refused(CLOSE_FORBIDDEN, "bad_origin", "cross-site socket refused")
+        return cookie
+    return None
+
+
+def _same_origin(origin: str, websocket: WebSocket, settings: Settings) -> bool:
+    allowed = {f"{websocket.url.scheme.replace('ws', 'http')}://{websocket.headers.get('host')}"}
+    if settings.public_url:
+        parts = urlsplit(settings.public_url)
+        allowed.add(f"{parts.scheme}://{parts.netloc}")
+    return origin in allowed
+
+
+async def _authenticate(websocket: WebSocket) -> Principal:
+    settings: Settings = websocket.app.state.settings
+    token = _token_from_handshake(websocket, settings)
+    if token is None:
+        # Clients that cannot set headers send {"type": "auth", "token": ...} first.
+        try:
+            first = await asyncio.wait_for(websocket.receive_text(), AUTH_TIMEOUT_SECONDS)
+            frame = json.loads(first)
+            token = frame.get("token") if frame.get("type") == "auth" else None
+        except (TimeoutError, json.JSONDecodeError, AttributeError):
+            token = None
+        if not isinstance(token, str) or not token:
+            raise Refused(CLOSE_UNAUTHENTICATED, "not_authenticated", "send a token first")
+    database: Database = websocket.app.state.db
+    async with database.reader() as db:
+        try:
+            return await principal_from_token(websocket, db, token)
+        except Problem as problem:
+            raise Refused(CLOSE_UNAUTHENTICATED, problem.code, problem.detail or "") from None
+
+
+async def _participant(websocket: WebSocket, meeting_id: int, principal: Principal) -> Participant:
+    database: Database = websocket.app.state.db
+    async with database.reader() as db:
+        meeting = (
+            (
+                await db.execute(
+                    select(Meeting).where(Meeting.id == meeting_id, access.visible_to(principal))
+                )
+            )
+            .unique()
+            .scalar_one_or_none()
+        )
+        if meeting is None:
+            raise Refused(CLOSE_NOT_FOUND, "not_found", f"meeting {meeting_id} not found")
+        invited = await _invited(db, meeting_id, principal)
+    role = room_role(meeting, principal, invited)
+    if role is None:
+        raise Refused(CLOSE_FORBIDDEN, "not_invited", "you are not invited to this meeting")
+    if principal.is_point:
+        return Participant(f"p:{principal.id}", "point", principal.id, principal.name, role,
+                           principal.unit_id)  # fmt: skip
+    user_name = await _full_name(database, principal.id)
+    return Participant(f"u:{principal.id}", "user", principal.id, user_name, role,
+                       principal.unit_id)  # fmt: skip
+
+
+async def _invited(db: object, meeting_id: int, principal: Principal) -> bool:
+    mine = (
+        Invitation.point_id == principal.id
+        if principal.is_point
+        else Invitation.user_id == principal.id
+    )
+    query = select(Invitation.id).where(Invitation.meeting_id == meeting_id, mine)
+    return (await db.execute(query)).first() is not None  # type: ignore[attr-defined]
+
+
+async def _full_name(database: Database, user_id: int) -> str:
+    from server.accounts.models import User
+
+    async with database.reader() as db:
+        user = await db.get(User, user_id)
+    return user.full_name if user else f"user {user_id}"
+
+
+def room_role(meeting: Meeting, principal: Principal, invited: bool) -> RoomRole | None:
+    """The part the caller plays in the room, or None if they do not belong there."""
+    if principal.is_point:
+        return RoomRole.POINT if invited else None
+    if principal.id == meeting.chair_id:
+        return RoomRole.CHAIR
+    if principal.id in (meeting.secretary_id, meeting.created_by_id):
+        return RoomRole.SECRETARY
+    if Role.ADMIN in principal.roles:
+        return RoomRole.ADMIN
+    return RoomRole.OFFICIAL if invited else None
+
+
+class RoomSession:
+    """One connected participant, from the lobby to the last frame."""
+
+    def __init__(
+        self, websocket: WebSocket, meeting_id: int, principal: Principal, who: Participant
+    ) -> None:
+        self.websocket = websocket
+        self.meeting_id = meeting_id
+        self.principal = principal
+        self.who = who
+        self.hub: Hub = websocket.app.state.hub
+        self.database: Database = websocket.app.state.db
+        settings: Settings = websocket.app.state.settings
+        self.bucket = TokenBucket(settings.ws_messages_per_second, settings.ws_burst)
+        self.conn = Connection(
+            self.hub.new_conn_id(),
+            who.key,
+            who.role,
+            send=websocket.send_text,
+            close=self._close,
+            fetch=lambda after, upto: self.hub.store.since(meeting_id, after, upto),
+        )
+        self.attached = False
+        resume = websocket.query_params.get("resume_from")
+        self.resume_from = int(resume) if resume and resume.isdigit() else None
+
+    async def _close(self, code: int, reason: str) -> None:
+        if self.websocket.application_state == WebSocketState.CONNECTED:
+            with contextlib.suppress(Exception):
+                await self.websocket.close(code, reason[:120])
+
+    async def run(self) -> None:
+        writer = asyncio.create_task(self.conn.run_writer(), name=f"writer-{self.conn.conn_id}")
+        admit = asyncio.create_task(self._admit(), name=f"admit-{self.conn.conn_id}")
+        try:
+            await self._read()
+        finally:
+            admit.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await admit
+            if self.attached:
+                await self.hub.detach(self.meeting_id, self.conn, self.who)
+            self.conn.stop()
+            # The writer flushes what is queued (a closing error, say), unless the client
+            # has stopped reading: then it is cut off.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(writer, WRITER_FLUSH_SECONDS)
+            await self._close(1000, "")
+
+    async def _status(self) -> Meeting | None:
+        async with self.database.reader() as db:
+            return await db.get(Meeting, self.meeting_id)
+
+    async def _admit(self) -> None:
+        """Wait in the lobby until the meeting is live, then join the room."""
+        while True:
+            meeting = await self._status()
+            if meeting is None:
+                self.conn.finish("the meeting no longer exists")
+                return
+            if meeting.status is MeetingStatus.LIVE:
+                break
+            self.conn.control(
+                messages.lobby(self.meeting_id, meeting.status.value, meeting.starts_at.isoformat())
+            )
+            if meeting.status not in (MeetingStatus.DRAFT, MeetingStatus.SCHEDULED):
+                self.conn.finish(f"the meeting is {meeting.status.value}")
+                return
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(LOBBY_RECHECK_SECONDS):
+                    await self.hub.status_change(self.meeting_id)
+        # Marked before the welcome goes out, so whoever sees the member sees it attended.
+        await self._mark_attended()
+        try:
+            await self.hub.attach(self.meeting_id, self.conn, self.who, self.resume_from)
+        except Rejected as rejected:
+            self.conn.control(messages.error(rejected.code, rejected.message))
+            self.conn.finish(rejected.message)
+            return
+        except RoomUnavailable:
+            self.conn.finish("the room is unavailable; reconnect")
+            return
+        self.attached = True
+
+    async def _mark_attended(self) -> None:
+        column = Invitation.point_id if self.principal.is_point else Invitation.user_id
+        async with self.database.writer() as db:
+            await db.execute(
+                update(Invitation)
+                .where(
+                    Invitation.meeting_id == self.meeting_id,
+                    column == self.principal.id,
+                    Invitation.state != InvitationState.ATTENDED,
+                )
+                .values(state=InvitationState.ATTENDED)
+            )
+            await db.commit()
+
+    async def _read(self) -> None:
+        while True:
+            try:
+                message = await self.websocket.receive()
+            except (WebSocketDisconnect, RuntimeError):
+                return
+            if message["type"] == "websocket.disconnect":
+                return
+            text = message.get("text")
+            frame = text if text is not None else message.get("bytes") or b""
+            if not self.bucket.allow(time.monotonic()):
+                if self.bucket.flooding:
+                    self.conn.control(messages.error("flooding", "too many messages"))
+                    self.conn.finish("too many messages", CLOSE_POLICY)
+                    return
+                self.conn.control(messages.error("rate_limited", "slow down"))
+                continue
+            try:
+                await self._handle(frame)
+            except Exception:
+                log.exception("room %s: %s: command failed", self.meeting_id, self.conn.conn_id)
+                await self._close(1011, "internal error")
+                return
+
+    async def _handle(self, frame: str | bytes) -> None:
+        try:
+            command = messages.decode_command(frame)
+        except messages.ProtocolError as bad:
+            self.conn.control(messages.error(bad.code, bad.message, bad.command_id))
+            return
+        if not self.attached:
+            if isinstance(command, messages.Ping):
+                self.conn.control(messages.ack(command.id))
+            else:
+                self.conn.control(
+                    messages.error("room_not_open", "wait for the chair to start", command.id)
+                )
+            return
+        try:
+            outcome = await self.hub.submit(self.meeting_id, command, self.who.actor)
+        except Rejected as rejected:
+            self.conn.control(messages.error(rejected.code, rejected.message, command.id))
+            return
+        except RoomUnavailable:
+            self.conn.control(
+                messages.error("unavailable", "the room could not record that; retry", command.id)
+            )
+            return
+        self.conn.control(messages.ack(command.id, outcome.seq if outcome.events else None))

@@ -1,0 +1,99 @@
+"""A connection's queue and writer, with the socket replaced by an in-memory one."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+
+from rooms.connection import Connection, Outgoing, event_frame
+from rooms.state import Event, Role
+
+T0 = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def _event(seq: int, kind: str = "hand.raised", **data: object) -> Event:
+    return Event(seq, kind, T0, "p:1", data or {"key": "p:1"})
+
+
+class Socket:
+    """Collects sent frames; can be made to stop reading (a stalled client)."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, object]] = []
+        self.stalled = asyncio.Event()
+        self.closed: tuple[int, str] | None = None
+        self.stall = False
+
+    async def send(self, frame: str) -> None:
+        if self.stall:
+            await self.stalled.wait()  # never set: the client never reads again
+        self.sent.append(json.loads(frame))
+
+    async def close(self, code: int, reason: str) -> None:
+        self.closed = (code, reason)
+
+
+def _connection(socket: Socket, log: list[Event], queue_frames: int = 8) -> Connection:
+    async def fetch(after: int, upto: int) -> list[Event]:
+        return [e for e in log if after < e.seq <= upto]
+
+    return Connection("proc.1", "p:2", Role.POINT, socket.send, socket.close, fetch, queue_frames)
+
+
+def _item(event: Event) -> Outgoing:
+    return Outgoing(event_frame(event), event.seq, event.kind, event.data)
+
+
+async def test_events_go_out_once_and_in_order_after_the_welcome() -> None:
+    socket, log = Socket(), [_event(n) for n in range(1, 8)]
+    conn = _connection(socket, log)
+    writer = asyncio.create_task(conn.run_writer())
+    conn.deliver(_item(log[4]))  # arrives while joining: held
+    conn.start_after(4, ['{"type": "welcome"}'])
+    for event in (log[4], log[3], log[5]):  # a duplicate and an old one
+        conn.deliver(_item(event))
+    conn.stop()
+    await writer
+    assert [f.get("seq") for f in socket.sent] == [None, 5, 6]
+
+
+async def test_a_gap_is_filled_from_the_store() -> None:
+    socket, log = Socket(), [_event(n) for n in range(1, 10)]
+    conn = _connection(socket, log)
+    writer = asyncio.create_task(conn.run_writer())
+    conn.start_after(2, [])
+    conn.deliver(_item(log[2]))  # 3
+    conn.deliver(_item(log[6]))  # 7: 4, 5, 6 were lost on the way
+    conn.stop()
+    await writer
+    assert [f["seq"] for f in socket.sent] == [3, 4, 5, 6, 7]
+
+
+async def test_private_events_advance_the_seq_without_being_sent() -> None:
+    socket = Socket()
+    private = _event(2, "chat.sent", to="organizers", text="x", **{"from": "p:9"})
+    log = [_event(1), private, _event(3)]
+    conn = _connection(socket, log)
+    writer = asyncio.create_task(conn.run_writer())
+    conn.start_after(0, [])
+    conn.deliver(_item(log[0]))
+    conn.deliver(_item(log[2]))  # 2 missing: fetched, filtered out, not a gap any more
+    conn.stop()
+    await writer
+    assert [f["seq"] for f in socket.sent] == [1, 3]
+    assert conn.last_seq == 3
+
+
+async def test_a_client_that_stops_reading_is_closed_not_waited_for() -> None:
+    socket = Socket()
+    socket.stall = True
+    conn = _connection(socket, [], queue_frames=8)
+    writer = asyncio.create_task(conn.run_writer())
+    conn.start_after(0, [])
+    for seq in range(1, 50):
+        conn.deliver(_item(_event(seq)))  # never blocks the caller
+    await asyncio.sleep(0)
+    assert conn.dropped
+    assert socket.closed == (1013, "too slow to keep up; reconnect to resume")
+    writer.cancel()

@@ -1,0 +1,70 @@
+"""A restarted server rebuilds each live room from its event log; clients resume."""
+
+from __future__ import annotations
+
+import httpx
+
+from server.db import Database
+from server.identity import Role
+from server.settings import Settings
+from tests.conftest import make_account, serving
+from tests.province import make_province
+from tests.roomclient import RoomClient
+
+
+async def test_restart_rebuilds_the_room_and_clients_resume(settings: Settings) -> None:
+    database = Database(settings.database_url)
+    with serving(settings) as first:
+        port = int(first.url.rsplit(":", 1)[1])
+        ws = first.url.replace("http://", "ws://")
+        async with httpx.AsyncClient(base_url=first.url) as client:
+            accounts = {r.value: await make_account(database, client, r.value, r) for r in Role}
+            p = await make_province(database, client, accounts)
+            point = min(await p.point_ids("xa-tan-phu"))
+            meeting = await p.meeting()
+            mid = meeting["id"]
+            await p.invite(mid, point_ids=[point])
+            await p.step(mid, "schedule")
+            await p.step(mid, "start", role="chair")
+            device = await p.device(point)
+            chair = await RoomClient.open(ws, mid, p.auth("chair"))
+            kiosk = await RoomClient.open(ws, mid, device)
+            for c in (chair, kiosk):
+                await c.wait_for(lambda f: f["type"] == "welcome")
+            await kiosk.send("raise_hand")
+            await chair.send("grant_floor", target=f"p:{point}")
+            await chair.send("present", document_id=3, page=7)
+            await kiosk.event("presentation.shown")
+            last = kiosk.events()[-1]["seq"]
+    # The server is gone; the sockets died with it.
+    await kiosk.wait_closed()
+
+    with serving(settings, port=port):
+        back = await RoomClient.open(ws, mid, device, resume_from=last)
+        await back.wait_for(lambda f: f["type"] == "resumed")
+        joined = await back.event("member.joined", key=f"p:{point}")
+        # The old connections ended with the old server...
+        lost = [f for f in back.events() if f["event"] == "member.left"]
+        assert {f["data"]["key"] for f in lost} == {f"p:{point}", f"u:{p.accounts['chair'].id}"}
+        # ...with the floor: its holder left.
+        revoked = [f for f in back.events() if f["event"] == "floor.revoked"]
+        assert [f["data"]["reason"] for f in revoked] == ["left"]
+        seqs = [f["seq"] for f in back.events()]
+        assert seqs == list(range(last + 1, joined["seq"] + 1))
+
+        chair2 = await RoomClient.open(ws, mid, p.auth("chair"))
+        welcome = await chair2.wait_for(lambda f: f["type"] == "welcome")
+        snapshot = welcome["snapshot"]
+        assert snapshot["presentation"] == {
+            "document_id": 3,
+            "page": 7,
+            "by": f"u:{p.accounts['chair'].id}",
+        }
+        assert snapshot["floor"] is None
+        assert {m["key"] for m in snapshot["members"]} == {
+            f"p:{point}",
+            f"u:{p.accounts['chair'].id}",
+        }
+        for c in (back, chair2):
+            await c.close()
+    await database.dispose()
