@@ -7,10 +7,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from server.audit import AuditEntry, verify_chain
 from server.auth import AdminPrincipal, require_roles
+from server.db import count_rows
 from server.deps import ReadDB
 from server.identity import Principal, Role
 from server.meetings.access import is_organizer
@@ -64,7 +65,7 @@ async def list_entries(
     query = select(AuditEntry)
     if meeting is not None:
         query = query.where(AuditEntry.meeting_id == meeting)
-    total = (await db.execute(query.with_only_columns(func.count()))).scalar_one()
+    total = await count_rows(db, query)
     rows = await db.execute(query.order_by(AuditEntry.id.desc()).limit(limit).offset(offset))
     items = [AuditEntryOut.model_validate(e, from_attributes=True) for e in rows.scalars()]
     return AuditPage(items=items, total=total)

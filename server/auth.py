@@ -72,6 +72,9 @@ async def authenticate(
 
     request.state.principal = principal
     request.state.session_token = token
+    # End the read transaction now: a route that writes would otherwise hold this pooled
+    # connection while it waits for another, and enough such requests exhaust the pool.
+    await db.commit()
     return principal
 
 

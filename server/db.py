@@ -10,7 +10,7 @@ import enum
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, Enum, MetaData, event
+from sqlalchemy import Connection, DateTime, Enum, MetaData, Select, event, func, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
@@ -66,6 +66,13 @@ def enum_column(enum_cls: type[enum.Enum], name: str) -> Enum:
         values_callable=lambda cls: [str(member.value) for member in cls],
         name=name,
     )
+
+
+async def count_rows(db: AsyncSession, query: Select[Any]) -> int:
+    """How many rows ``query`` returns (counted over it as a subquery: the query's own FROM
+    and filters are kept even when it has no WHERE on the counted table)."""
+    counted = select(func.count()).select_from(query.order_by(None).subquery())
+    return int((await db.execute(counted)).scalar_one())
 
 
 def utcnow() -> datetime:

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.websockets import WebSocketState
 
 from rooms import messages
@@ -147,14 +148,10 @@ async def _participant(websocket: WebSocket, meeting_id: int, principal: Princip
                        principal.unit_id)  # fmt: skip
 
 
-async def _invited(db: object, meeting_id: int, principal: Principal) -> bool:
-    mine = (
-        Invitation.point_id == principal.id
-        if principal.is_point
-        else Invitation.user_id == principal.id
-    )
+async def _invited(db: AsyncSession, meeting_id: int, principal: Principal) -> bool:
+    mine = access.own_invitation(principal)
     query = select(Invitation.id).where(Invitation.meeting_id == meeting_id, mine)
-    return (await db.execute(query)).first() is not None  # type: ignore[attr-defined]
+    return (await db.execute(query)).first() is not None
 
 
 async def _full_name(database: Database, user_id: int) -> str:

@@ -7,7 +7,7 @@ refuses NUL), ids within a 32-bit INTEGER, finite numbers (JSON columns refuse N
 from __future__ import annotations
 
 import re
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Path, Query
@@ -61,8 +61,20 @@ LongText = Annotated[
 ]
 Password = Annotated[str, StringConstraints(min_length=1, max_length=1024), AfterValidator(no_nul)]
 
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def _plausible_utc(moment: datetime) -> datetime:
+    # Bounded first: converting year 1 or 9999 with an offset overflows, and calendars
+    # cannot write such dates either.
+    if not (EARLIEST <= moment <= LATEST):
+        raise ValueError("must lie between 2000 and 2100")
+    return moment.astimezone(UTC)
+
+
 # A moment in time from outside: must carry its UTC offset; kept as UTC.
-UtcDatetime = Annotated[AwareDatetime, AfterValidator(lambda moment: moment.astimezone(UTC))]
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_plausible_utc)]
 
 DbId = Annotated[int, Field(ge=1, le=MAX_ID)]
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]

@@ -101,3 +101,53 @@ async def test_account_and_point_administration_is_audited_without_secrets(
     assert entries[2][2] == {"roles": ["official", "operator"], "password": "changed"}
     assert entries[3][0] == "user.create"
     assert entries[3][2]["username"] == "moi"
+
+
+async def test_agenda_answers_and_withdrawals_are_audited(province: Province) -> None:
+    c, auth = province.client, province.auth("secretary")
+    mid = (await province.meeting())["id"]
+    item = (await c.post(f"/api/meetings/{mid}/agenda", headers=auth, json={"title": "A"})).json()
+    await c.patch(f"/api/meetings/{mid}/agenda/{item['id']}", headers=auth, json={"title": "B"})
+    invited = (await province.invite(mid, usernames=["official", "operator"])).json()["added"]
+    await province.step(mid, "schedule")
+    await c.put(
+        f"/api/meetings/{mid}/invitations/me",
+        headers=province.auth("official"),
+        json={"state": "declined", "note": "Bận"},
+    )
+    operator_invitation = next(
+        i for i in invited if i["user_id"] == province.accounts["operator"].id
+    )
+    await c.delete(f"/api/meetings/{mid}/invitations/{operator_invitation['id']}", headers=auth)
+    await c.delete(f"/api/meetings/{mid}/agenda/{item['id']}", headers=auth)
+    actions = [
+        e["action"]
+        for e in (await c.get("/api/audit", params={"meeting": mid}, headers=auth)).json()["items"]
+    ]
+    assert actions[:6] == [
+        "agenda.delete",
+        "meeting.uninvite",
+        "invitation.answer",
+        "meeting.schedule",
+        "meeting.invite",
+        "agenda.update",
+    ]
+
+
+async def test_concurrent_changes_keep_the_chain_whole(province: Province) -> None:
+    import asyncio
+
+    c = province.client
+    mids = [(await province.meeting(f"Họp {i}"))["id"] for i in range(3)]
+    await asyncio.gather(
+        *(
+            c.post(f"/api/meetings/{mid}/agenda", headers=province.auth("secretary"),
+                   json={"title": f"Mục {n}"})
+            for mid in mids
+            for n in range(6)
+        )
+    )  # fmt: skip
+    check = (await c.get("/api/audit/verify", headers=province.auth("admin"))).json()
+    assert check == {"intact": True, "first_broken_id": None}
+    total = (await c.get("/api/audit", headers=province.auth("admin"))).json()["total"]
+    assert total == 3 + 18

@@ -21,7 +21,7 @@ def _events(response: httpx.Response) -> dict[str, dict[str, object]]:
             "end": event.decoded("dtend"),
             "status": str(event["status"]),
             "sequence": int(event["sequence"]),
-            "description": str(event["description"]),
+            "description": str(event.get("description", "")),
         }
         for event in calendar.walk("VEVENT")
     }
@@ -54,7 +54,13 @@ async def test_a_meeting_ics_has_its_times_in_the_province_zone(province: Provin
     assert event["start"].hour == 8  # type: ignore[attr-defined]
     assert event["status"] == "TENTATIVE"  # still a draft
     assert "1. Báo cáo kinh tế - xã hội — Sở Tài chính" in str(event["description"])
-    assert event["uid"] == f"meeting-{meeting['id']}@testserver"
+    # The UID is fixed per deployment, not taken from the request's Host header.
+    assert event["uid"] == f"meeting-{meeting['id']}@hoinghi"
+    spoofed = await province.client.get(
+        f"/api/meetings/{meeting['id']}.ics",
+        headers={**province.auth("secretary"), "Host": "evil.example"},
+    )
+    assert _events(spoofed)["Giao ban tháng 12"]["uid"] == event["uid"]
 
 
 async def test_a_points_feed_follows_reschedules_and_cancellations(province: Province) -> None:
@@ -121,4 +127,39 @@ async def test_a_feed_shows_what_its_owner_may_see_and_nothing_more(province: Pr
     official_feed = await _feed_path(province, province.auth("official"))
     assert _events(await province.client.get(official_feed)) == {}
     await province.invite(secret["id"], usernames=["official"])
-    assert set(_events(await province.client.get(official_feed))) == {"Họp mật"}
+    assert set(_events(await province.client.get(official_feed))) == {"Cuộc họp (mật)"}
+
+
+async def test_feeds_show_confidential_meetings_discreetly(province: Province) -> None:
+    secret = await province.meeting("Họp nhân sự", classification="confidential")
+    await province.client.post(
+        f"/api/meetings/{secret['id']}/agenda",
+        headers=province.auth("secretary"),
+        json={"title": "Xem xét kỷ luật"},
+    )
+    await province.invite(secret["id"], usernames=["official"])
+    await province.step(secret["id"], "schedule")
+    feed = await _feed_path(province, province.auth("official"))
+    raw = (await province.client.get(feed)).content.decode()
+    assert "Họp nhân sự" not in raw and "kỷ luật" not in raw
+    assert "CLASS:CONFIDENTIAL" in raw
+    assert set(_events(await province.client.get(feed))) == {"Cuộc họp (mật)"}
+    # Signed in, the invitee still gets the whole meeting.
+    full = await province.client.get(
+        f"/api/meetings/{secret['id']}.ics", headers=province.auth("official")
+    )
+    assert "Xem xét kỷ luật" in str(_events(full)["Họp nhân sự"]["description"])
+
+
+async def test_agenda_numbers_have_no_holes_after_a_delete(province: Province) -> None:
+    c, auth = province.client, province.auth("secretary")
+    mid = (await province.meeting("Họp"))["id"]
+    ids = [
+        (await c.post(f"/api/meetings/{mid}/agenda", headers=auth, json={"title": t})).json()["id"]
+        for t in ("Một", "Hai", "Ba")
+    ]
+    await c.delete(f"/api/meetings/{mid}/agenda/{ids[1]}", headers=auth)
+    description = str(
+        _events(await c.get(f"/api/meetings/{mid}.ics", headers=auth))["Họp"]["description"]
+    )
+    assert "1. Một" in description and "2. Ba" in description

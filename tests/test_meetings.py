@@ -133,7 +133,9 @@ async def test_overlapping_meetings_for_the_same_point_are_reported(province: Pr
     assert result.status_code == 200
     assert len(result.json()["added"]) == 1  # reported, not refused
     [warning] = result.json()["warnings"]
-    assert (warning["point_id"], warning["meeting_id"]) == (point, first["id"])
+    assert warning["meeting_id"] == first["id"]
+    assert warning["meeting_title"] == "Họp A"
+    assert [p["id"] for p in warning["points"]] == [point]
 
     later = await province.meeting("Họp C", starts=tomorrow_at(14), hours=1)
     assert (await province.invite(later["id"], point_ids=[point])).json()["warnings"] == []
@@ -333,8 +335,10 @@ async def test_listing_pages_and_filters(province: Province) -> None:
     }
     in_window = (await c.get("/api/meetings", params=window, headers=auth)).json()
     assert [m["title"] for m in in_window["items"]] == ["Họp ngày 2", "Họp ngày 3"]
-    drafts = (await c.get("/api/meetings", params={"status": "live"}, headers=auth)).json()
-    assert drafts["total"] == 0
+    live = (await c.get("/api/meetings", params={"status": "live"}, headers=auth)).json()
+    assert live["total"] == 0
+    drafts = (await c.get("/api/meetings", params={"status": "draft"}, headers=auth)).json()
+    assert drafts["total"] == 7
     found = (await c.get("/api/meetings", params={"q": "hop ngay 5"}, headers=auth)).json()
     assert [m["title"] for m in found["items"]] == ["Họp ngày 5"]
     naive = await c.get("/api/meetings", params={"from": "2026-12-01T00:00:00"}, headers=auth)
@@ -359,3 +363,143 @@ async def test_a_point_with_meetings_cannot_be_deleted(province: Province) -> No
     response = await province.client.delete(f"/api/points/{point}", headers=province.auth("admin"))
     assert response.status_code == 409
     assert response.json()["code"] == "point_in_use"
+
+
+async def test_conflicts_with_meetings_the_caller_cannot_see_hide_them(
+    province: Province,
+) -> None:
+    from tests.test_meetings import _second_secretary
+
+    point = min(await province.point_ids("xa-tan-phu"))
+    other = await _second_secretary(province)
+    secret = await province.client.post(
+        "/api/meetings",
+        headers=other,
+        json={
+            "title": "Họp mật: nhân sự chủ chốt",
+            "host_unit_id": province.units["hoa-son"],
+            "chair_id": province.accounts["chair"].id,
+            "starts_at": tomorrow_at(8).isoformat(),
+            "ends_at": tomorrow_at(10).isoformat(),
+            "classification": "confidential",
+        },
+    )
+    await province.client.post(
+        f"/api/meetings/{secret.json()['id']}/invitations",
+        headers=other,
+        json={"point_ids": [point]},
+    )
+    mine = await province.meeting("Họp của tôi", starts=tomorrow_at(9))
+    result = await province.invite(mine["id"], point_ids=[point])
+    [warning] = result.json()["warnings"]
+    assert warning["meeting_id"] is None and warning["meeting_title"] is None
+    assert [p["id"] for p in warning["points"]] == [point]
+    assert "nhân sự" not in result.text
+
+
+async def test_a_cancelled_draft_stays_unpublished(province: Province) -> None:
+    c = province.client
+    draft = await province.meeting("Xem xét kỷ luật ông X")
+    await province.invite(draft["id"], usernames=["official"])
+    assert (await province.step(draft["id"], "cancel")).status_code == 200
+    assert (
+        await c.get(f"/api/meetings/{draft['id']}", headers=province.auth("official"))
+    ).status_code == 404
+    assert (await c.get("/api/meetings", headers=province.auth("official"))).json()["total"] == 0
+    # A meeting cancelled after it was scheduled stays visible to invitees, as cancelled.
+    published = await province.meeting("Họp đã lên lịch")
+    await province.invite(published["id"], usernames=["official"])
+    await province.step(published["id"], "schedule")
+    await province.step(published["id"], "cancel")
+    seen = await c.get(f"/api/meetings/{published['id']}", headers=province.auth("official"))
+    assert seen.json()["status"] == "cancelled"
+
+
+async def test_totals_count_every_matching_row_for_an_admin(province: Province) -> None:
+    admin = province.auth("admin")
+    for day in range(4):
+        await province.meeting(f"Họp {day}", starts=tomorrow_at(8) + timedelta(days=day))
+    page = (await province.client.get("/api/meetings", params={"limit": 2}, headers=admin)).json()
+    assert page["total"] == 4 and len(page["items"]) == 2
+    users = (await province.client.get("/api/users", params={"limit": 2}, headers=admin)).json()
+    assert users["total"] == 9  # 5 role accounts + the 4 demo accounts not named "admin"
+    audit = (await province.client.get("/api/audit", params={"limit": 1}, headers=admin)).json()
+    assert audit["total"] == 4
+
+
+async def test_implausible_times_are_refused_not_crashed_on(province: Province) -> None:
+    c, auth = province.client, province.auth("secretary")
+    base = {
+        "title": "X",
+        "host_unit_id": province.units["hoa-son"],
+        "chair_id": province.accounts["chair"].id,
+    }
+    for starts, ends in (
+        ("0001-01-01T00:00:00+05:00", "2026-12-01T10:00:00+07:00"),
+        ("2026-12-01T08:00:00+07:00", "9999-12-31T23:00:00-05:00"),
+    ):
+        response = await c.post(
+            "/api/meetings", headers=auth, json={**base, "starts_at": starts, "ends_at": ends}
+        )
+        assert response.status_code == 422
+        assert response.headers["content-type"] == "application/problem+json"
+    listing = await c.get(
+        "/api/meetings", params={"from": "0001-01-01T00:00:00+05:00"}, headers=auth
+    )
+    assert listing.status_code == 422
+    unknown_unit = await c.post(
+        "/api/meetings",
+        headers=auth,
+        json={**base, "host_unit_id": 999999, "starts_at": tomorrow_at(8).isoformat(),
+              "ends_at": tomorrow_at(9).isoformat()},
+    )  # fmt: skip
+    assert unknown_unit.status_code == 422
+    assert unknown_unit.json()["errors"][0]["field"] == "host_unit_id"
+
+
+async def test_disabled_points_and_accounts_are_not_invited(province: Province) -> None:
+    c, admin = province.client, province.auth("admin")
+    point = min(await province.point_ids("xa-tan-phu"))
+    await c.patch(f"/api/points/{point}", headers=admin, json={"enabled": False})
+    await c.patch(
+        f"/api/users/{province.accounts['official'].id}", headers=admin, json={"active": False}
+    )
+    meeting = await province.meeting()
+    by_id = await province.invite(meeting["id"], point_ids=[point])
+    assert by_id.status_code == 422
+    assert by_id.json()["errors"] == [
+        {"field": "point_ids[0]", "message": f"point {point} is disabled"}
+    ]
+    by_name = await province.invite(meeting["id"], usernames=["official"])
+    assert by_name.json()["errors"][0]["message"] == "user 'official' is disabled"
+
+
+async def test_a_secretary_who_loses_the_role_loses_the_powers(province: Province) -> None:
+    meeting = await province.meeting()
+    await province.client.patch(
+        f"/api/users/{province.accounts['secretary'].id}",
+        headers=province.auth("admin"),
+        json={"roles": ["official"]},
+    )
+    response = await province.client.patch(
+        f"/api/meetings/{meeting['id']}", headers=province.auth("secretary"), json={"title": "Y"}
+    )
+    assert response.status_code == 403
+
+
+async def test_many_writes_at_once_do_not_exhaust_the_connection_pool(province: Province) -> None:
+    import asyncio
+
+    mid = (await province.meeting())["id"]
+    auth = province.auth("secretary")
+    responses = await asyncio.gather(
+        *(
+            province.client.post(
+                f"/api/meetings/{mid}/agenda", headers=auth, json={"title": f"Mục {i}"}
+            )
+            for i in range(30)
+        )
+    )
+    assert [r.status_code for r in responses] == [201] * 30
+    agenda = (await province.client.get(f"/api/meetings/{mid}/agenda", headers=auth)).json()
+    assert sorted(i["position"] for i in agenda) == list(range(1, 31))

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import User, UserRole
 from server.accounts.passwords import hash_password
 from server.accounts.schemas import UserOut, normalize_username
+from server.db import count_rows
 from server.identity import Role
 from server.network.service import get_unit, unit_ref
 from server.problems import Problem, not_found
@@ -101,6 +102,6 @@ async def list_users(
         query = query.where(User.active == where.active)
     if where.q:
         query = query.where(User.search_key.like(like_pattern(where.q), escape="\\"))
-    total = (await db.execute(query.with_only_columns(func.count()).order_by(None))).scalar_one()
+    total = await count_rows(db, query)
     page = await db.execute(query.order_by(User.username).limit(limit).offset(offset))
     return list(page.scalars().all()), total

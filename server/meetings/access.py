@@ -3,10 +3,13 @@
 - An admin sees every meeting.
 - The meeting's chair, secretary and creator (its organizers) see it in every status and
   may change it.
-- Invited points and people see it once it is out of draft; so does the operator of a unit
-  whose point is invited.
+- Invited points and people see it once it has been scheduled (published); so does the
+  operator of a unit whose point is invited. A draft cancelled before it was ever
+  scheduled stays unpublished.
 - Users with the secretary or chair role see the province's normal (not confidential)
-  meetings once they are out of draft: they plan around them.
+  meetings once published: they plan around them.
+- Organizer powers need the role that goes with them: a meeting's secretary who loses the
+  secretary role loses the powers too.
 - Nobody else sees it: a hidden meeting answers 404, not 403, so its existence is not told.
 """
 
@@ -15,7 +18,7 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
 
 from server.identity import Principal, Role
-from server.meetings.lifecycle import MeetingActor, MeetingStatus
+from server.meetings.lifecycle import MeetingActor
 from server.meetings.models import Classification, Invitation, Meeting
 from server.network.models import ConferencePoint
 
@@ -24,7 +27,7 @@ COORDINATOR_ROLES = frozenset({Role.SECRETARY, Role.CHAIR})
 
 def visible_to(principal: Principal) -> ColumnElement[bool]:
     """A filter on Meeting rows: those ``principal`` may see."""
-    published = Meeting.status != MeetingStatus.DRAFT
+    published = Meeting.published_at.is_not(None)
     if principal.is_point:
         invited = select(Invitation.meeting_id).where(Invitation.point_id == principal.id)
         return and_(published, Meeting.id.in_(invited))
@@ -51,20 +54,32 @@ def visible_to(principal: Principal) -> ColumnElement[bool]:
 def is_organizer(meeting: Meeting, principal: Principal) -> bool:
     if principal.is_point:
         return False
-    return Role.ADMIN in principal.roles or principal.id in (
-        meeting.chair_id,
-        meeting.secretary_id,
-        meeting.created_by_id,
+    roles = principal.roles
+    return (
+        Role.ADMIN in roles
+        or (principal.id == meeting.chair_id and Role.CHAIR in roles)
+        or (
+            principal.id in (meeting.secretary_id, meeting.created_by_id)
+            and Role.SECRETARY in roles
+        )
     )
+
+
+def own_invitation(principal: Principal) -> ColumnElement[bool]:
+    """A filter on Invitation rows: the principal's own (as a point or as a person)."""
+    if principal.is_point:
+        return Invitation.point_id == principal.id
+    return Invitation.user_id == principal.id
 
 
 def actor_for(meeting: Meeting, principal: Principal) -> MeetingActor:
     """How the principal stands to the meeting, for the lifecycle rules."""
     if principal.is_point:
         return MeetingActor()
+    roles = principal.roles
     return MeetingActor(
-        is_admin=Role.ADMIN in principal.roles,
-        is_chair=principal.id == meeting.chair_id,
-        is_secretary=principal.id == meeting.secretary_id,
-        is_organizer=principal.id == meeting.created_by_id,
+        is_admin=Role.ADMIN in roles,
+        is_chair=principal.id == meeting.chair_id and Role.CHAIR in roles,
+        is_secretary=principal.id == meeting.secretary_id and Role.SECRETARY in roles,
+        is_organizer=principal.id == meeting.created_by_id and Role.SECRETARY in roles,
     )

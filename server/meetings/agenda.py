@@ -33,12 +33,20 @@ def _snapshot(item: AgendaItem) -> dict[str, object]:
 
 
 async def list_items(db: AsyncSession, meeting_id: int) -> list[AgendaItem]:
+    return (await items_of(db, [meeting_id])).get(meeting_id, [])
+
+
+async def items_of(db: AsyncSession, meeting_ids: list[int]) -> dict[int, list[AgendaItem]]:
+    """The agenda of each meeting, in order, in one query."""
     rows = await db.execute(
         select(AgendaItem)
-        .where(AgendaItem.meeting_id == meeting_id)
-        .order_by(AgendaItem.position, AgendaItem.id)
+        .where(AgendaItem.meeting_id.in_(meeting_ids))
+        .order_by(AgendaItem.meeting_id, AgendaItem.position, AgendaItem.id)
     )
-    return list(rows.scalars().all())
+    agendas: dict[int, list[AgendaItem]] = {}
+    for item in rows.scalars():
+        agendas.setdefault(item.meeting_id, []).append(item)
+    return agendas
 
 
 async def _check_presenter(db: AsyncSession, presenter_id: int | None) -> None:
@@ -124,6 +132,10 @@ async def delete_item(
     item = await get_item(db, meeting, item_id)
     before = _snapshot(item)
     await db.delete(item)
+    await db.flush()
+    # Keep positions 1..n without holes: they are the numbers printed in the agenda.
+    for position, rest in enumerate(await list_items(db, meeting.id), start=1):
+        rest.position = position
     await db.flush()
     await audit.record(
         db,

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar, Event
 
 from server.meetings.lifecycle import MeetingStatus
-from server.meetings.models import AgendaItem, Meeting
+from server.meetings.models import AgendaItem, Classification, Meeting
 
 PRODID = "-//hoinghi//hoinghi//VI"
 
@@ -50,9 +50,11 @@ def render(
     name: str,
     zone: str,
     domain: str,
-    base_url: str,
     now: datetime,
+    discreet: bool = False,
 ) -> bytes:
+    """The calendar. ``discreet`` (feeds, which third-party calendar services fetch): a
+    confidential meeting shows only that there is a meeting, and when."""
     tz = ZoneInfo(zone)
     calendar = Calendar()
     calendar.add("prodid", PRODID)
@@ -67,16 +69,18 @@ def render(
         event.add("dtstamp", now)
         event.add("dtstart", meeting.starts_at.astimezone(tz))
         event.add("dtend", meeting.ends_at.astimezone(tz))
-        event.add("summary", meeting.title)
-        event.add("description", _description(meeting, agendas.get(meeting.id, [])))
-        event.add("location", meeting.host_unit.name)
+        hidden = discreet and meeting.classification is Classification.CONFIDENTIAL
+        if hidden:
+            event.add("summary", "Cuộc họp (mật)")
+        else:
+            event.add("summary", meeting.title)
+            event.add("description", _description(meeting, agendas.get(meeting.id, [])))
+            event.add("location", meeting.host_unit.name)
         event.add("status", _STATUS[meeting.status])
         event.add("sequence", meeting.sequence)
         event.add("last-modified", meeting.updated_at)
         event.add("created", meeting.created_at)
-        if base_url:
-            event.add("url", f"{base_url}/meetings/{meeting.id}")
-        if meeting.classification.value == "confidential":
+        if meeting.classification is Classification.CONFIDENTIAL:
             event.add("class", "CONFIDENTIAL")
         calendar.add_component(event)
     calendar.add_missing_timezones()

@@ -10,7 +10,8 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request, Response
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.accounts.models import User
@@ -34,27 +35,23 @@ ICS = "text/calendar; charset=utf-8"
 FEED_HISTORY = timedelta(days=60)
 
 
-def _base_url(request: Request, settings: Settings) -> str:
-    return settings.public_url or str(request.base_url).rstrip("/")
+def _uid_domain(settings: Settings) -> str:
+    # Fixed per deployment, never taken from the request: a meeting keeps one UID however
+    # the server is reached, so calendars never hold it twice.
+    return urlsplit(settings.public_url).hostname or "hoinghi"
 
 
 async def _ics(
-    db: AsyncSession,
-    meetings: list[Meeting],
-    name: str,
-    request: Request,
-    settings: Settings,
+    db: AsyncSession, meetings: list[Meeting], name: str, settings: Settings, discreet: bool
 ) -> Response:
-    agendas = {m.id: await agenda.list_items(db, m.id) for m in meetings}
-    base_url = _base_url(request, settings)
     body = calendar.render(
         meetings,
-        agendas,
+        await agenda.items_of(db, [m.id for m in meetings]),
         name=name,
         zone=settings.timezone,
-        domain=urlsplit(base_url).hostname or "hoinghi",
-        base_url=base_url,
+        domain=_uid_domain(settings),
         now=utcnow(),
+        discreet=discreet,
     )
     return Response(body, media_type=ICS, headers={"Cache-Control": "private, max-age=300"})
 
@@ -66,14 +63,16 @@ async def _ics(
     summary="One meeting as iCalendar",
 )
 async def meeting_ics(
-    meeting_id: IdPath,
-    principal: CurrentPrincipal,
-    db: ReadDB,
-    request: Request,
-    settings: AppSettings,
+    meeting_id: IdPath, principal: CurrentPrincipal, db: ReadDB, settings: AppSettings
 ) -> Response:
     meeting = await service.get_meeting(db, meeting_id, principal)
-    return await _ics(db, [meeting], meeting.title, request, settings)
+    return await _ics(db, [meeting], meeting.title, settings, discreet=False)
+
+
+def _owned_by(principal: Principal) -> ColumnElement[bool]:
+    if principal.is_point:
+        return CalendarFeed.point_id == principal.id
+    return CalendarFeed.user_id == principal.id
 
 
 @router.post(
@@ -85,12 +84,21 @@ async def meeting_ics(
 async def new_feed(
     principal: CurrentPrincipal, db: WriteDB, request: Request, settings: AppSettings
 ) -> CalendarFeedOut:
-    await db.execute(delete(CalendarFeed).where(_owned_by(principal)))
-    token = new_calendar_token()
     owner = {"point_id": principal.id} if principal.is_point else {"user_id": principal.id}
-    db.add(CalendarFeed(token_hash=token_hash(token), **owner))
-    await db.commit()
-    return CalendarFeedOut(url=f"{_base_url(request, settings)}/api/calendar/{token}.ics")
+    for attempt in range(2):
+        await db.execute(delete(CalendarFeed).where(_owned_by(principal)))
+        token = new_calendar_token()
+        db.add(CalendarFeed(token_hash=token_hash(token), **owner))
+        try:
+            await db.commit()
+            break
+        except IntegrityError:
+            # A parallel request replaced the feed first: replace it again.
+            await db.rollback()
+            if attempt:
+                raise
+    base_url = settings.public_url or str(request.base_url).rstrip("/")
+    return CalendarFeedOut(url=f"{base_url}/api/calendar/{token}.ics")
 
 
 @router.delete("/api/calendar/feed", status_code=204, summary="Stop my calendar URL")
@@ -100,19 +108,13 @@ async def delete_feed(principal: CurrentPrincipal, db: WriteDB) -> Response:
     return Response(status_code=204)
 
 
-def _owned_by(principal: Principal):  # type: ignore[no-untyped-def]
-    if principal.is_point:
-        return CalendarFeed.point_id == principal.id
-    return CalendarFeed.user_id == principal.id
-
-
 @router.get(
     "/api/calendar/{token}.ics",
     response_class=Response,
     responses={200: {"content": {"text/calendar": {}}}},
     summary="A calendar feed (no sign-in: the token in the URL is the key)",
 )
-async def feed(token: str, db: ReadDB, request: Request, settings: AppSettings) -> Response:
+async def feed(token: str, db: ReadDB, settings: AppSettings) -> Response:
     row = (
         await db.execute(select(CalendarFeed).where(CalendarFeed.token_hash == token_hash(token)))
     ).scalar_one_or_none()
@@ -121,11 +123,14 @@ async def feed(token: str, db: ReadDB, request: Request, settings: AppSettings) 
         raise not_found("calendar feed")
     where = service.MeetingFilter(ends_after=utcnow() - FEED_HISTORY)
     meetings, _ = await service.list_meetings(db, principal, where, limit=1000, offset=0)
-    return await _ics(db, meetings, f"hoinghi — {principal.name}", request, settings)
+    return await _ics(db, meetings, f"hoinghi — {principal.name}", settings, discreet=True)
 
 
 async def _feed_owner(db: AsyncSession, row: CalendarFeed) -> Principal | None:
-    """The feed's owner as a principal, or None if they are disabled."""
+    """The feed's owner as a principal, or None if they are disabled.
+
+    An admin's feed holds the meetings they take part in, not every meeting.
+    """
     if row.user_id is not None:
         user = await db.get(User, row.user_id)
         if user is None or not user.active:

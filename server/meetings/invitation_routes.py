@@ -53,7 +53,7 @@ async def invite(
 async def answer(
     meeting_id: IdPath, body: Answer, principal: CurrentPrincipal, db: WriteDB
 ) -> InvitationOut:
-    meeting = await service.get_meeting(db, meeting_id, principal)
+    meeting = await service.get_meeting(db, meeting_id, principal, for_update=True)
     invitation = await invitations.answer(db, principal, meeting, body.state, body.note)
     await db.commit()
     return invitations.invitation_out(invitation)

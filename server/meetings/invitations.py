@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,16 +14,14 @@ from server.accounts.models import User
 from server.accounts.schemas import normalize_username
 from server.db import utcnow
 from server.identity import Principal
+from server.meetings import access
 from server.meetings.lifecycle import OPEN_STATUSES, MeetingStatus
 from server.meetings.models import Invitation, InvitationState, Meeting
-from server.meetings.schemas import Conflict, InvitationOut, InviteRequest
+from server.meetings.schemas import Conflict, InvitationOut, InviteRequest, PointBrief
 from server.meetings.service import require_organizer, require_status
 from server.network.models import ConferencePoint, Unit
 from server.network.service import unit_and_descendants, unit_ref
 from server.problems import Problem, not_found
-
-# Meetings that still hold a point's time: planned, or happening.
-BUSY_STATUSES = (MeetingStatus.DRAFT, MeetingStatus.SCHEDULED, MeetingStatus.LIVE)
 
 
 def invitation_out(invitation: Invitation) -> InvitationOut:
@@ -67,6 +66,7 @@ async def list_invitations(db: AsyncSession, meeting: Meeting) -> list[Invitatio
 
 async def conflicts(
     db: AsyncSession,
+    principal: Principal,
     meeting_id: int,
     starts_at: datetime,
     ends_at: datetime,
@@ -74,76 +74,103 @@ async def conflicts(
 ) -> list[Conflict]:
     """Other meetings overlapping [starts_at, ends_at) that the same points are invited to.
 
-    ``point_ids`` defaults to every point invited to ``meeting_id``.
+    ``point_ids`` defaults to every point invited to ``meeting_id``. Touching meetings (one
+    ends when the other starts) do not conflict.
     """
+    ours: Any
     if point_ids is None:
         ours = select(Invitation.point_id).where(
             Invitation.meeting_id == meeting_id, Invitation.point_id.is_not(None)
         )
     else:
-        ours = list(point_ids)  # type: ignore[assignment]
+        ours = list(point_ids)
         if not ours:
             return []
-    rows = await db.execute(
-        select(
-            Invitation.point_id,
-            ConferencePoint.name,
-            Meeting.id,
-            Meeting.title,
-            Meeting.starts_at,
-            Meeting.ends_at,
+    rows = (
+        (
+            await db.execute(
+                select(ConferencePoint.id, ConferencePoint.name, Meeting)
+                .join(Invitation, Invitation.point_id == ConferencePoint.id)
+                .join(Meeting, Meeting.id == Invitation.meeting_id)
+                .where(
+                    ConferencePoint.id.in_(ours),
+                    Meeting.id != meeting_id,
+                    Meeting.status.in_(OPEN_STATUSES),
+                    Meeting.starts_at < ends_at,
+                    Meeting.ends_at > starts_at,
+                )
+                .order_by(Meeting.starts_at, Meeting.id, ConferencePoint.name)
+            )
         )
-        .join(Meeting, Meeting.id == Invitation.meeting_id)
-        .join(ConferencePoint, ConferencePoint.id == Invitation.point_id)
-        .where(
-            Invitation.point_id.in_(ours),
-            Meeting.id != meeting_id,
-            Meeting.status.in_(BUSY_STATUSES),
-            Meeting.starts_at < ends_at,
-            Meeting.ends_at > starts_at,
-        )
-        .order_by(Meeting.starts_at, ConferencePoint.name)
+        .unique()
+        .all()
     )
-    return [
-        Conflict(
-            point_id=point_id or 0,
-            point_name=point_name,
-            meeting_id=other_id,
-            meeting_title=title,
-            starts_at=other_starts,
-            ends_at=other_ends,
+    others = {meeting.id for _, _, meeting in rows}
+    visible = set(
+        (
+            await db.execute(
+                select(Meeting.id).where(Meeting.id.in_(others), access.visible_to(principal))
+            )
+        ).scalars()
+    )
+    grouped: dict[int, Conflict] = {}
+    for point_id, point_name, meeting in rows:
+        shown = meeting.id in visible
+        conflict = grouped.setdefault(
+            meeting.id,
+            Conflict(
+                meeting_id=meeting.id if shown else None,
+                meeting_title=meeting.title if shown else None,
+                starts_at=meeting.starts_at,
+                ends_at=meeting.ends_at,
+                points=[],
+            ),
         )
-        for point_id, point_name, other_id, title, other_starts, other_ends in rows
-    ]
+        conflict.points.append(PointBrief(id=point_id, name=point_name))
+    return list(grouped.values())
+
+
+def _refuse(field: str, items: list[tuple[int, str]]) -> None:
+    """422 naming every bad entry of a list field, if any."""
+    if items:
+        errors = [{"field": f"{field}[{i}]", "message": message} for i, message in items]
+        raise Problem(422, "validation_failed", errors[0]["message"], errors=errors)
 
 
 async def _resolve_points(db: AsyncSession, request: InviteRequest) -> set[int]:
     wanted: set[int] = set()
     if request.point_ids:
-        found = set(
+        enabled = dict(
             (
                 await db.execute(
-                    select(ConferencePoint.id).where(ConferencePoint.id.in_(request.point_ids))
+                    select(ConferencePoint.id, ConferencePoint.enabled).where(
+                        ConferencePoint.id.in_(request.point_ids)
+                    )
                 )
-            ).scalars()
+            ).all()
         )
-        missing = [
-            {"field": f"point_ids[{i}]", "message": f"no conference point {pid}"}
-            for i, pid in enumerate(request.point_ids)
-            if pid not in found
-        ]
-        if missing:
-            raise Problem(422, "validation_failed", "unknown conference points", errors=missing)
-        wanted |= found
-    for i, unit_id in enumerate(request.unit_ids):
-        if await db.get(Unit, unit_id) is None:
-            raise Problem(
-                422,
-                "validation_failed",
-                f"no unit {unit_id}",
-                errors=[{"field": f"unit_ids[{i}]", "message": f"no unit {unit_id}"}],
-            )
-        units = await unit_and_descendants(db, unit_id)
+        _refuse(
+            "point_ids",
+            [
+                (
+                    i,
+                    f"no conference point {pid}"
+                    if pid not in enabled
+                    else f"point {pid} is disabled",
+                )
+                for i, pid in enumerate(request.point_ids)
+                if not enabled.get(pid)
+            ],
+        )
+        wanted |= set(enabled)
+    unit_ids = list(dict.fromkeys(request.unit_ids))
+    if unit_ids:
+        known = set((await db.execute(select(Unit.id).where(Unit.id.in_(unit_ids)))).scalars())
+        _refuse(
+            "unit_ids",
+            [(i, f"no unit {u}") for i, u in enumerate(request.unit_ids) if u not in known],
+        )
+        units = await unit_and_descendants(db, *unit_ids)
         wanted |= set(
             (
                 await db.execute(
@@ -160,17 +187,19 @@ async def _resolve_users(db: AsyncSession, usernames: list[str]) -> set[int]:
     if not usernames:
         return set()
     names = [normalize_username(n) for n in usernames]
-    found = dict(
-        (await db.execute(select(User.username, User.id).where(User.username.in_(names)))).all()
+    rows = await db.execute(
+        select(User.username, User.id, User.active).where(User.username.in_(names))
     )
-    missing = [
-        {"field": f"usernames[{i}]", "message": f"no user {name!r}"}
-        for i, name in enumerate(names)
-        if name not in found
-    ]
-    if missing:
-        raise Problem(422, "validation_failed", "unknown users", errors=missing)
-    return set(found.values())
+    found = {name: (user_id, active) for name, user_id, active in rows.all()}
+    _refuse(
+        "usernames",
+        [
+            (i, f"no user {name!r}" if name not in found else f"user {name!r} is disabled")
+            for i, name in enumerate(names)
+            if not found.get(name, (0, False))[1]
+        ],
+    )
+    return {found[name][0] for name in names}
 
 
 async def invite(
@@ -214,7 +243,9 @@ async def invite(
     if ids:
         query = select(Invitation).where(Invitation.id.in_(ids))
         fresh = list((await db.execute(query)).unique().scalars())
-    warnings = await conflicts(db, meeting.id, meeting.starts_at, meeting.ends_at, new_points)
+    warnings = await conflicts(
+        db, principal, meeting.id, meeting.starts_at, meeting.ends_at, new_points
+    )
     return sorted(fresh, key=lambda i: i.id), already, warnings
 
 
@@ -241,11 +272,7 @@ async def remove_invitation(
 
 
 async def own_invitation(db: AsyncSession, principal: Principal, meeting: Meeting) -> Invitation:
-    mine = (
-        Invitation.point_id == principal.id
-        if principal.is_point
-        else Invitation.user_id == principal.id
-    )
+    mine = access.own_invitation(principal)
     invitation = (
         (await db.execute(select(Invitation).where(Invitation.meeting_id == meeting.id, mine)))
         .unique()

@@ -87,7 +87,7 @@ def _may(action: Action, actor: MeetingActor, minutes_approved: bool) -> tuple[b
     # schedule, cancel
     return (
         actor.is_secretary or actor.is_organizer or actor.is_admin,
-        "its secretary or an admin",
+        "its secretary, its creator or an admin",
     )
 
 

@@ -58,6 +58,9 @@ class Meeting(Base):
     )
     # iCalendar SEQUENCE: raised on every change a calendar must pick up (time, cancel).
     sequence: Mapped[int] = mapped_column(Integer, default=0)
+    # When it was first scheduled: invitees see a meeting from then on (even if it is later
+    # cancelled), never while it is a draft.
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

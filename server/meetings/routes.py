@@ -69,7 +69,7 @@ async def _with_warnings(
     db: WriteDB, meeting: Meeting, principal: Principal, check_conflicts: bool
 ) -> MeetingWithWarnings:
     warnings = (
-        await conflicts(db, meeting.id, meeting.starts_at, meeting.ends_at)
+        await conflicts(db, principal, meeting.id, meeting.starts_at, meeting.ends_at)
         if check_conflicts
         else []
     )

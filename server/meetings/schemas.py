@@ -49,15 +49,23 @@ class MeetingPage(BaseModel):
     total: int
 
 
-class Conflict(BaseModel):
-    """A point that is also invited to another meeting at an overlapping time."""
+class PointBrief(BaseModel):
+    id: int
+    name: str
 
-    point_id: int
-    point_name: str
-    meeting_id: int
-    meeting_title: str
+
+class Conflict(BaseModel):
+    """Another meeting at an overlapping time to which some of the same points are invited.
+
+    A meeting the caller may not see (confidential, or someone else's draft) is reported
+    without its id and title: only that the points are busy then.
+    """
+
+    meeting_id: int | None
+    meeting_title: str | None
     starts_at: datetime
     ends_at: datetime
+    points: list[PointBrief]
 
 
 class _Times(BaseModel):

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import audit
 from server.accounts.models import User
-from server.db import utcnow
+from server.db import count_rows, utcnow
 from server.identity import Principal, Role
 from server.meetings import access
 from server.meetings.lifecycle import (
@@ -24,7 +24,8 @@ from server.meetings.lifecycle import (
 )
 from server.meetings.models import Invitation, InvitationState, Meeting
 from server.meetings.schemas import MeetingCreate, MeetingOut, MeetingUpdate, UserRef
-from server.network.service import get_unit, unit_ref
+from server.network.models import Unit
+from server.network.service import unit_ref
 from server.problems import Problem, field_error, not_found
 from server.textfold import like_pattern
 
@@ -105,7 +106,7 @@ async def list_meetings(
     db: AsyncSession, principal: Principal, where: MeetingFilter, limit: int, offset: int
 ) -> tuple[list[Meeting], int]:
     query = _filtered(principal, where)
-    total = (await db.execute(query.with_only_columns(func.count()).order_by(None))).scalar_one()
+    total = await count_rows(db, query)
     page = await db.execute(
         query.order_by(Meeting.starts_at, Meeting.id).limit(limit).offset(offset)
     )
@@ -132,14 +133,9 @@ async def meeting_outs(
             counts[(meeting_id, "point" if is_point else "user")] = count
     mine: dict[int, InvitationState] = {}
     if ids:
-        own = (
-            Invitation.point_id == principal.id
-            if principal.is_point
-            else Invitation.user_id == principal.id
-        )
         own_rows = await db.execute(
             select(Invitation.meeting_id, Invitation.state).where(
-                Invitation.meeting_id.in_(ids), own
+                Invitation.meeting_id.in_(ids), access.own_invitation(principal)
             )
         )
         mine = {meeting_id: state for meeting_id, state in own_rows.all()}
@@ -214,8 +210,15 @@ async def _user_with_role(db: AsyncSession, user_id: int, role: Role, field: str
     return user
 
 
+async def _host_unit(db: AsyncSession, unit_id: int) -> Unit:
+    unit = await db.get(Unit, unit_id)
+    if unit is None:
+        raise field_error("host_unit_id", f"no unit {unit_id}")
+    return unit
+
+
 async def create_meeting(db: AsyncSession, principal: Principal, body: MeetingCreate) -> Meeting:
-    await get_unit(db, body.host_unit_id)
+    await _host_unit(db, body.host_unit_id)
     chair = await _user_with_role(db, body.chair_id, Role.CHAIR, "chair_id")
     if body.secretary_id is not None:
         secretary = await _user_with_role(db, body.secretary_id, Role.SECRETARY, "secretary_id")
@@ -266,7 +269,7 @@ async def update_meeting(
         raise field_error("ends_at", "must be after starts_at")
     before = snapshot(meeting)
     if "host_unit_id" in changes:
-        meeting.host_unit = await get_unit(db, changes["host_unit_id"])
+        meeting.host_unit = await _host_unit(db, changes["host_unit_id"])
     if "chair_id" in changes:
         meeting.chair = await _user_with_role(db, changes["chair_id"], Role.CHAIR, "chair_id")
     if "secretary_id" in changes:
@@ -311,7 +314,9 @@ async def apply_action(
     before = meeting.status
     meeting.status = status
     now = utcnow()
-    if action is Action.START:
+    if action is Action.SCHEDULE:
+        meeting.published_at = meeting.published_at or now
+    elif action is Action.START:
         meeting.started_at = now
     elif action is Action.END:
         meeting.ended_at = now

@@ -94,13 +94,13 @@ async def unit_tree(db: AsyncSession) -> list[UnitNode]:
     return roots
 
 
-async def unit_and_descendants(db: AsyncSession, unit_id: int) -> set[int]:
-    """A unit's id with the ids of every unit below it (the tree is small: ~100s of rows)."""
+async def unit_and_descendants(db: AsyncSession, *unit_ids: int) -> set[int]:
+    """The units' ids with the ids of every unit below them (the tree is small: ~100s of rows)."""
     children: dict[int, list[int]] = {}
     for child_id, parent_id in (await db.execute(select(Unit.id, Unit.parent_id))).all():
         if parent_id is not None:
             children.setdefault(parent_id, []).append(child_id)
-    found, stack = {unit_id}, [unit_id]
+    found, stack = set(unit_ids), list(unit_ids)
     while stack:
         for child in children.get(stack.pop(), []):
             if child not in found:

@@ -102,6 +102,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("sequence", sa.Integer(), nullable=False),
+        sa.Column("published_at", server.db.UTCDateTime(), nullable=True),
         sa.Column("started_at", server.db.UTCDateTime(), nullable=True),
         sa.Column("ended_at", server.db.UTCDateTime(), nullable=True),
         sa.Column("created_at", server.db.UTCDateTime(), nullable=False),
