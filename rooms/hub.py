@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 # A client resuming further back than this gets a fresh snapshot instead of the events.
 MAX_RESUME_EVENTS = 500
+# How long a command waits for a dead owner's lease to lapse so this process can take over.
+OWNER_WAIT_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -86,18 +88,29 @@ class Hub:
         *,
         want_snapshot: bool = False,
     ) -> Outcome:
-        """Run a command on the room's owner, wherever it is; Rejected if the room refuses."""
-        room = await self._owned_room(meeting_id)
-        if room is not None:
-            return await room.submit(command, actor, want_snapshot=want_snapshot)
-        reply = await self.bus.forward(
-            meeting_id,
-            {
-                "command": codec.encode_command(command),
-                "actor": codec.encode_actor(actor),
-                "want_snapshot": want_snapshot,
-            },
-        )
+        """Run a command on the room's owner, wherever it is; Rejected if the room refuses.
+
+        If the owner does not answer (it died), wait for its lease to lapse and claim the
+        room here; RoomUnavailable if that takes longer than OWNER_WAIT_SECONDS.
+        """
+        payload = {
+            "command": codec.encode_command(command),
+            "actor": codec.encode_actor(actor),
+            "want_snapshot": want_snapshot,
+        }
+        deadline = asyncio.get_running_loop().time() + OWNER_WAIT_SECONDS
+        while True:
+            room = await self._owned_room(meeting_id)
+            if room is not None:
+                return await room.submit(command, actor, want_snapshot=want_snapshot)
+            try:
+                reply = await self.bus.forward(meeting_id, payload)
+                break
+            except Exception as exc:  # the owner is gone or busy: try again until the deadline
+                if asyncio.get_running_loop().time() > deadline:
+                    raise RoomUnavailable(f"room {meeting_id}: no owner answers") from exc
+                log.info("room %s: owner unreachable (%s); retrying", meeting_id, exc)
+                await asyncio.sleep(0.2)
         if "rejected" in reply:
             raise Rejected(reply["rejected"]["code"], reply["rejected"]["message"])
         if "unavailable" in reply:

@@ -10,5 +10,5 @@ def make_bus(settings: Settings) -> Bus:
     if settings.redis_url:
         from rooms.redis_bus import RedisBus
 
-        return RedisBus(settings.redis_url)
+        return RedisBus(settings.redis_url, prefix=settings.redis_prefix)
     return InMemoryBus()

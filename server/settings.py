@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path("hoinghi-data")
     database_url: str = ""
     redis_url: str = ""
+    # Keys and channels of this deployment in Redis start with this (several may share one).
+    redis_prefix: str = "hoinghi"
     secret_key: str = ""
     public_url: str = ""
 

@@ -93,6 +93,31 @@ def postgres_url() -> str:
     return url
 
 
+REDIS_ENV = "HOINGHI_TEST_REDIS_URL"
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """A real Redis (the machine's); each test keeps to its own key prefix."""
+    url = os.environ.get(REDIS_ENV, "")
+    if not url:
+        _unavailable(f"Redis tests skipped: set {REDIS_ENV}=redis://127.0.0.1:6379/0")
+    import redis as redis_sync
+
+    try:
+        redis_sync.Redis.from_url(url).ping()
+    except Exception as exc:
+        _unavailable(f"Redis at {REDIS_ENV}={url} is not usable: {exc!r}"[:500])
+    return url
+
+
+@pytest.fixture
+def redis_prefix() -> str:
+    import secrets
+
+    return f"test-{secrets.token_hex(4)}"
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "hoinghi.sqlite3"
