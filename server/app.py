@@ -19,6 +19,7 @@ from server.audit_routes import router as audit_router
 from server.body_limit import BodySizeLimit
 from server.db import Database, utcnow
 from server.health import router as health_router
+from server.meetings.attendance_routes import router as attendance_router
 from server.meetings.calendar_routes import router as calendar_router
 from server.meetings.invitation_routes import router as invitations_router
 from server.meetings.routes import router as meetings_router
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         calendar_router,
         meetings_router,
         invitations_router,
+        attendance_router,
         audit_router,
         room_router,
     ):

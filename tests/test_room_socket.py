@@ -245,3 +245,38 @@ async def test_a_timed_floor_lapses_by_itself(live_province: Province) -> None:
     assert lapsed["actor"] == "system"
     for client in (chair, kiosk):
         await client.close()
+
+
+async def test_attendance_report_from_the_room_log(live_province: Province) -> None:
+    import csv
+    import io
+
+    p = live_province
+    mid, (point, absent) = await _live(p)
+    chair = await _joined(p, mid, p.auth("chair"))
+    kiosk = await _joined(p, mid, await p.device(point))
+    await kiosk.close()
+    await chair.event("member.left", key=f"p:{point}")
+    kiosk = await _joined(p, mid, await p.device(point))
+    assert (await p.step(mid, "end", role="chair")).status_code == 200
+    await chair.wait_closed()
+
+    report = (
+        await p.client.get(f"/api/meetings/{mid}/attendance", headers=p.auth("secretary"))
+    ).json()
+    attendees = {a["key"]: a for a in report["attendees"]}
+    assert len(attendees[f"p:{point}"]["intervals"]) == 2  # left once and came back
+    assert all(i["left_at"] for a in attendees.values() for i in a["intervals"])
+    assert [a["id"] for a in report["absent_points"]] == [absent]
+    assert report["room_closed_at"] is not None
+
+    response = await p.client.get(
+        f"/api/meetings/{mid}/attendance", params={"format": "csv"}, headers=p.auth("secretary")
+    )
+    assert response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0] == ["Loại", "Mã", "Tên", "Vai trò", "Vào lúc", "Ra lúc", "Số phút"]
+    assert ["Điểm cầu", str(absent)] == rows[-1][:2] and rows[-1][4] == "vắng mặt"
+    assert sum(1 for r in rows if r[1] == str(point) and r[4] != "vắng mặt") == 2
+    forbidden = await p.client.get(f"/api/meetings/{mid}/attendance", headers=await p.device(point))
+    assert forbidden.status_code == 403
