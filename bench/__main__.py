@@ -10,6 +10,7 @@ import sys
 # name -> (module, one-line description); each module has add_arguments(parser) and run(args).
 BENCHMARKS = {
     "http": ("bench.http", "login and GET /api/points throughput and latency on SQLite"),
+    "signaling": ("bench.signaling", "N points in a live room: join time, fan-out latency, CPU"),
 }
 
 

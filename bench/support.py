@@ -24,6 +24,17 @@ class ServerProcess:
     url: str
     data_dir: Path
     passwords: dict[str, str]
+    pid: int
+
+    @property
+    def ws(self) -> str:
+        return self.url.replace("http://", "ws://")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -33,10 +44,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def hoinghi_server(extra_env: dict[str, str] | None = None) -> Iterator[ServerProcess]:
-    """`hoinghi serve` on a fresh data dir (demo province seeded), as users would start it."""
+def hoinghi_server(
+    extra_env: dict[str, str] | None = None, data_dir: Path | None = None
+) -> Iterator[ServerProcess]:
+    """`hoinghi serve` as users start it: on a fresh data dir (demo province seeded), or on
+    ``data_dir`` again."""
     port = free_port()
-    with tempfile.TemporaryDirectory(prefix="hoinghi-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="hoinghi-bench-") as fresh:
+        tmp = str(data_dir or fresh)
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("HOINGHI_")},
             "HOINGHI_DATA_DIR": tmp,
@@ -51,7 +66,7 @@ def hoinghi_server(extra_env: dict[str, str] | None = None) -> Iterator[ServerPr
                 passwords = _read_start(process)
                 url = f"http://127.0.0.1:{port}"
                 _wait_healthy(url)
-                yield ServerProcess(url, Path(tmp), passwords)
+                yield ServerProcess(url, Path(tmp), passwords, process.pid)
             finally:
                 process.send_signal(signal.SIGINT)
                 try:

@@ -141,14 +141,17 @@ async def _touch_point(
     now = utcnow()
     if point.last_seen_at is not None and now - point.last_seen_at < LAST_SEEN_RESOLUTION:
         return
+    # Release the read connection before taking a write one: holding one pooled connection
+    # while waiting for another deadlocks once enough requests do it at once. Committing also
+    # ends the read snapshot, so the route that follows sees this write.
+    await read_db.commit()
     async with get_database(request).writer() as db:
         await db.execute(
             update(ConferencePoint).where(ConferencePoint.id == point.id).values(last_seen_at=now)
         )
         await db.commit()
-    # The route reads through read_db after this: end its snapshot (begun before the write)
-    # and update the loaded object without making it dirty (the read session never writes).
-    await read_db.commit()
+    # The read session still holds the point object: keep it current without making it
+    # dirty (the read session never writes).
     set_committed_value(point, "last_seen_at", now)
 
 
