@@ -1,10 +1,15 @@
 """One participant's WebSocket as the room sees it: a bounded queue and its writer.
 
-The room never waits for a client. Frames go into the connection's queue without waiting;
+The room never waits for a client. Items go into the connection's queue without waiting;
 a client whose queue is full cannot keep up and is closed (1013) instead of slowing the
 room. The writer sends events strictly in ``seq`` order, once each: anything at or below
 the last sent seq is dropped, and a gap (an event missed on the bus) is filled from the
-store before the next one goes out.
+store before the next one goes out. Events not addressed to this member (see
+rooms/audience.py) advance its seq without being sent.
+
+Events arrive in batches (a room persists and publishes them that way): one queue item
+and one wake-up of the writer per batch, not per event, which is what keeps a join storm
+of N points from costing N² queue operations.
 """
 
 from __future__ import annotations
@@ -21,18 +26,31 @@ from rooms.state import Event, Role
 
 log = logging.getLogger(__name__)
 
-QUEUE_FRAMES = 512
+QUEUE_ITEMS = 512
 CLOSE_TOO_SLOW = 1013
 
 
 @dataclass(frozen=True)
-class Outgoing:
-    """An event (with seq) or control frames (seq None: acks, errors, welcome, backlog)."""
+class EventFrame:
+    """An event with its frame, encoded once for every connection."""
 
-    frame: str | tuple[str, ...]
-    seq: int | None = None
-    kind: str = ""
-    data: dict[str, Any] | None = None
+    seq: int
+    kind: str
+    data: dict[str, Any]
+    frame: str
+
+    @classmethod
+    def of(cls, event: Event) -> EventFrame:
+        return cls(event.seq, event.kind, event.data, event_frame(event))
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """Events (in seq order), or control frames (acks, errors, welcome, backlog), or a close."""
+
+    events: tuple[EventFrame, ...] = ()
+    frames: tuple[str, ...] = ()
+    close: tuple[int, str] | None = None
 
 
 def event_frame(event: Event) -> str:
@@ -48,7 +66,7 @@ class Connection:
         send: Callable[[str], Awaitable[None]],
         close: Callable[[int, str], Coroutine[Any, Any, None]],
         fetch: Callable[[int, int], Awaitable[list[Event]]],
-        queue_frames: int = QUEUE_FRAMES,
+        queue_items: int = QUEUE_ITEMS,
     ) -> None:
         self.conn_id = conn_id
         self.key = key
@@ -56,17 +74,17 @@ class Connection:
         self._send = send
         self._close = close
         self._fetch = fetch
-        self._queue: asyncio.Queue[Outgoing | None] = asyncio.Queue(queue_frames)
+        self._queue: asyncio.Queue[Outgoing | None] = asyncio.Queue(queue_items)
         # None until the client has its snapshot or backlog; events wait in _held until then.
         self.last_seq: int | None = None
         self._held: list[Outgoing] = []
         self.dropped = False
 
     def deliver(self, item: Outgoing) -> None:
-        """Queue a frame without waiting; a full queue closes the connection."""
+        """Queue an item without waiting; a full queue closes the connection."""
         if self.dropped:
             return
-        if item.seq is not None and self.last_seq is None:
+        if item.events and self.last_seq is None:
             self._held.append(item)
             return
         try:
@@ -78,12 +96,15 @@ class Connection:
                 self._close(CLOSE_TOO_SLOW, "too slow to keep up; reconnect to resume")
             )
 
+    def events(self, events: tuple[EventFrame, ...]) -> None:
+        self.deliver(Outgoing(events=events))
+
     def control(self, frame: str) -> None:
-        self.deliver(Outgoing(frame))
+        self.deliver(Outgoing(frames=(frame,)))
 
     def start_after(self, seq: int, first: list[str]) -> None:
         """The client has everything up to ``seq`` once ``first`` (welcome or backlog) is sent."""
-        self._queue.put_nowait(Outgoing(tuple(first)))
+        self.deliver(Outgoing(frames=tuple(first)))
         self.last_seq = seq
         held, self._held = self._held, []
         for item in held:
@@ -91,7 +112,7 @@ class Connection:
 
     def finish(self, reason: str, code: int = 1000) -> None:
         """Close the socket once everything queued before this is sent."""
-        self.deliver(Outgoing("", None, "__close__", {"reason": reason, "code": code}))
+        self.deliver(Outgoing(close=(code, reason)))
 
     def stop(self) -> None:
         try:
@@ -100,33 +121,29 @@ class Connection:
             self.dropped = True
 
     async def run_writer(self) -> None:
-        """Send queued frames until stopped; returns when the socket fails or stop() is called."""
+        """Send queued items until stopped; returns when the socket fails or stop() is called."""
         while True:
             item = await self._queue.get()
             if item is None or self.dropped:
                 return
-            if item.kind == "__close__":
-                data = item.data or {}
-                await self._close(data.get("code", 1000), data.get("reason", ""))
+            for frame in item.frames:
+                await self._send(frame)
+            for event in item.events:
+                await self._send_in_order(event)
+            if item.close is not None:
+                await self._close(*item.close)
                 return
-            if isinstance(item.frame, tuple):
-                for frame in item.frame:
-                    await self._send(frame)
-                continue
-            if item.seq is None:
-                await self._send(item.frame)
-                continue
-            assert self.last_seq is not None
-            if item.seq <= self.last_seq:
-                continue
-            if item.seq > self.last_seq + 1:
-                for missed in await self._fetch(self.last_seq, item.seq - 1):
-                    await self._send_event(
-                        missed.seq, missed.kind, missed.data, event_frame(missed)
-                    )
-            await self._send_event(item.seq, item.kind, item.data or {}, item.frame)
 
-    async def _send_event(self, seq: int, kind: str, data: dict[str, Any], frame: str) -> None:
-        if receives(kind, data, self.key, self.role):
-            await self._send(frame)
-        self.last_seq = seq
+    async def _send_in_order(self, event: EventFrame) -> None:
+        assert self.last_seq is not None
+        if event.seq <= self.last_seq:
+            return
+        if event.seq > self.last_seq + 1:
+            for missed in await self._fetch(self.last_seq, event.seq - 1):
+                await self._send_one(EventFrame.of(missed))
+        await self._send_one(event)
+
+    async def _send_one(self, event: EventFrame) -> None:
+        if receives(event.kind, event.data, self.key, self.role):
+            await self._send(event.frame)
+        self.last_seq = event.seq

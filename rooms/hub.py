@@ -18,7 +18,7 @@ from typing import Any
 from rooms import codec, messages
 from rooms.audience import receives
 from rooms.bus import Bus
-from rooms.connection import Connection, Outgoing, event_frame
+from rooms.connection import Connection, EventFrame, event_frame
 from rooms.machine import SYSTEM, Actor, Close, Join, Leave, Open, Rejected, RoomCommand
 from rooms.room import Outcome, Room, RoomUnavailable
 from rooms.state import Event, Role
@@ -86,7 +86,7 @@ class Hub:
         command: RoomCommand,
         actor: Actor,
         *,
-        want_snapshot: bool = False,
+        snapshot_for: Actor | None = None,
     ) -> Outcome:
         """Run a command on the room's owner, wherever it is; Rejected if the room refuses.
 
@@ -96,13 +96,13 @@ class Hub:
         payload = {
             "command": codec.encode_command(command),
             "actor": codec.encode_actor(actor),
-            "want_snapshot": want_snapshot,
+            "snapshot_for": codec.encode_actor(snapshot_for) if snapshot_for else None,
         }
         deadline = asyncio.get_running_loop().time() + OWNER_WAIT_SECONDS
         while True:
             room = await self._owned_room(meeting_id)
             if room is not None:
-                return await room.submit(command, actor, want_snapshot=want_snapshot)
+                return await room.submit(command, actor, snapshot_for=snapshot_for)
             try:
                 reply = await self.bus.forward(meeting_id, payload)
                 break
@@ -122,10 +122,11 @@ class Hub:
         if room is None:
             return {"unavailable": "this process does not own the room"}
         try:
+            viewer = payload.get("snapshot_for")
             outcome = await room.submit(
                 codec.decode_command(payload["command"]),
                 codec.decode_actor(payload["actor"]),
-                want_snapshot=payload["want_snapshot"],
+                snapshot_for=codec.decode_actor(viewer) if viewer else None,
             )
         except Rejected as rejected:
             return {"rejected": {"code": rejected.code, "message": rejected.message}}
@@ -168,7 +169,7 @@ class Hub:
                 meeting_id,
                 Join(who.key, who.kind, who.id, who.name, who.role, who.unit_id, conn.conn_id),
                 SYSTEM,
-                want_snapshot=True,
+                snapshot_for=who.actor,
             )
         except BaseException:
             self.connections[meeting_id].pop(conn.conn_id, None)
@@ -197,11 +198,10 @@ class Hub:
         conns = self.connections.get(meeting_id)
         if not conns:
             return
-        items = [Outgoing(event_frame(e), e.seq, e.kind, e.data) for e in events]
+        batch = tuple(EventFrame.of(e) for e in events)
         closing = any(e.kind == "room.closed" for e in events)
         for conn in list(conns.values()):
-            for item in items:
-                conn.deliver(item)
+            conn.events(batch)
             if closing:
                 conn.finish("the meeting has ended")
 

@@ -41,7 +41,7 @@ class Outcome:
 class _Pending:
     command: RoomCommand
     actor: Actor
-    want_snapshot: bool
+    snapshot_for: Actor | None
     future: asyncio.Future[Outcome] = field(repr=False)
 
 
@@ -83,10 +83,11 @@ class Room:
         self._arm_floor_timer()
 
     async def submit(
-        self, command: RoomCommand, actor: Actor, *, want_snapshot: bool = False
+        self, command: RoomCommand, actor: Actor, *, snapshot_for: Actor | None = None
     ) -> Outcome:
+        """Run a command; with ``snapshot_for``, also the room as that member sees it after."""
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        await self._queue.put(_Pending(command, actor, want_snapshot, future))
+        await self._queue.put(_Pending(command, actor, snapshot_for, future))
         return await future
 
     async def stop(self) -> None:
@@ -120,7 +121,8 @@ class Room:
                 results.append((pending, rejected))
                 continue
             persisted += events
-            shot = snapshot(self.state) if pending.want_snapshot else None
+            viewer = pending.snapshot_for
+            shot = snapshot(self.state, viewer.key, viewer.role) if viewer else None
             results.append((pending, Outcome(events, self.state.seq, shot)))
         try:
             await self.store.append(self.meeting_id, persisted)

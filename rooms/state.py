@@ -255,13 +255,26 @@ _HANDLERS = {
 EVENT_KINDS = frozenset(_HANDLERS) | {"chat.sent"}
 
 
-def snapshot(state: RoomState) -> dict[str, Any]:
-    """Everything a client needs to draw the room, as JSON."""
+def snapshot(
+    state: RoomState, viewer: str | None = None, role: Role | None = None
+) -> dict[str, Any]:
+    """Everything a client needs to draw the room, as JSON.
+
+    The organizers (and the tests, with no viewer) get every member; anyone else gets the
+    members that concern them: the organizers, the floor holder, the queue and themselves,
+    with ``member_count`` for the rest (see rooms/audience.py).
+    """
+    everyone = role is None or role in ORGANIZERS or role is Role.ADMIN
+    notable = set(state.queue) | {viewer, state.floor.key if state.floor else None}
+    shown = [
+        m for m in state.members.values() if everyone or m.key in notable or m.role in ORGANIZERS
+    ]
     return {
         "meeting_id": state.meeting_id,
         "seq": state.seq,
         "open": state.open,
         "closed": state.closed,
+        "member_count": len(state.members),
         "members": [
             {
                 "key": m.key,
@@ -273,7 +286,7 @@ def snapshot(state: RoomState) -> dict[str, Any]:
                 "since": m.since.isoformat(),
                 "muted": m.key in state.muted,
             }
-            for m in state.members.values()
+            for m in shown
         ],
         "queue": list(state.queue),
         "floor": (

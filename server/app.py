@@ -25,6 +25,7 @@ from server.meetings.invitation_routes import router as invitations_router
 from server.meetings.routes import router as meetings_router
 from server.migrate import current_revision, head_revision
 from server.network.routes import router as network_router
+from server.presence import PresenceRecorder
 from server.room_endpoint import router as room_router
 from server.rooms_setup import make_bus
 from server.settings import Settings, load_settings
@@ -52,7 +53,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.hub = hub
         try:
             await hub.start()
-            async with housekeeping.running(db, settings):
+            async with (
+                housekeeping.running(db, settings),
+                PresenceRecorder(db).running() as presence,
+            ):
+                app.state.presence = presence
                 yield
         finally:
             await hub.stop()

@@ -78,14 +78,22 @@ async def authenticate(
     return principal
 
 
-async def principal_from_token(conn: HTTPConnection, db: AsyncSession, token: str) -> Principal:
-    """The user or point a session token or device token stands for; a 401 problem if none."""
+async def principal_from_token(
+    conn: HTTPConnection, db: AsyncSession, token: str, *, touch: bool = True
+) -> Principal:
+    """The user or point a session token or device token stands for; a 401 problem if none.
+
+    ``touch`` records that a point was seen now; room sockets leave that to the presence
+    recorder, which writes in batches.
+    """
     if token.startswith(DEVICE_PREFIX):
-        return await _point_by_device_token(conn, db, token)
-    return await _principal_by_session(conn, db, token)
+        return await _point_by_device_token(conn, db, token, touch)
+    return await _principal_by_session(conn, db, token, touch)
 
 
-async def _principal_by_session(request: HTTPConnection, db: AsyncSession, token: str) -> Principal:
+async def _principal_by_session(
+    request: HTTPConnection, db: AsyncSession, token: str, touch: bool = True
+) -> Principal:
     # One round trip: the session with its user (and the user's roles) or its point.
     query = (
         select(AuthSession, User, ConferencePoint)
@@ -110,18 +118,21 @@ async def _principal_by_session(request: HTTPConnection, db: AsyncSession, token
             unit_id=user.unit_id,
             roles=user.roles,
             session_id=session.id,
+            display_name=user.full_name,
         )
     if point is None or not point.enabled:
         raise _unauthenticated("point_disabled", "this conference point is disabled")
-    await _touch_point(request, db, point)
+    if touch:
+        await _touch_point(request, db, point)
     return _point_principal(point, session_id=session.id)
 
 
 async def _point_by_device_token(
-    request: HTTPConnection, db: AsyncSession, token: str
+    request: HTTPConnection, db: AsyncSession, token: str, touch: bool = True
 ) -> Principal:
     point = await point_by_device_token(db, token)
-    await _touch_point(request, db, point)
+    if touch:
+        await _touch_point(request, db, point)
     return _point_principal(point, session_id=None)
 
 
@@ -132,6 +143,7 @@ def _point_principal(point: ConferencePoint, session_id: int | None) -> Principa
         name=point.name,
         unit_id=point.unit_id,
         session_id=session_id,
+        display_name=point.name,
     )
 
 

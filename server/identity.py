@@ -31,10 +31,15 @@ class Principal:
 
     kind: PrincipalKind
     id: int
-    name: str
+    name: str  # a user's username, a point's name
     unit_id: int | None
     roles: frozenset[Role] = field(default_factory=frozenset)
     session_id: int | None = None
+    display_name: str = ""  # as people read it: a user's full name, a point's name
+
+    @property
+    def shown_name(self) -> str:
+        return self.display_name or self.name
 
     @property
     def is_point(self) -> bool:

@@ -16,7 +16,7 @@ import time
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.websockets import WebSocketState
 
@@ -32,7 +32,8 @@ from server.db import Database
 from server.identity import Principal, Role
 from server.meetings import access
 from server.meetings.lifecycle import MeetingStatus
-from server.meetings.models import Invitation, InvitationState, Meeting
+from server.meetings.models import Invitation, Meeting
+from server.presence import PresenceRecorder
 from server.problems import Problem
 from server.settings import Settings
 
@@ -60,14 +61,21 @@ class Refused(Exception):
 async def room_socket(websocket: WebSocket, meeting_id: int) -> None:
     await websocket.accept()
     try:
-        principal = await _authenticate(websocket)
-        who = await _participant(websocket, meeting_id, principal)
+        token = await _token(websocket)
+        database: Database = websocket.app.state.db
+        # One read session for the whole handshake: a join storm is hundreds of these.
+        async with database.reader() as db:
+            principal = await _principal(websocket, db, token)
+            who, meeting = await _participant(db, meeting_id, principal)
     except Refused as refused:
         await _refuse(websocket, refused)
         return
     except WebSocketDisconnect:
         return
-    await RoomSession(websocket, meeting_id, principal, who).run()
+    presence: PresenceRecorder = websocket.app.state.presence
+    if principal.is_point:
+        presence.point_seen(principal.id)
+    await RoomSession(websocket, meeting, principal, who).run()
 
 
 async def _refuse(websocket: WebSocket, refused: Refused) -> None:
@@ -101,7 +109,7 @@ def _same_origin(origin: str, websocket: WebSocket, settings: Settings) -> bool:
     return origin in allowed
 
 
-async def _authenticate(websocket: WebSocket) -> Principal:
+async def _token(websocket: WebSocket) -> str:
     settings: Settings = websocket.app.state.settings
     token = _token_from_handshake(websocket, settings)
     if token is None:
@@ -114,52 +122,40 @@ async def _authenticate(websocket: WebSocket) -> Principal:
             token = None
         if not isinstance(token, str) or not token:
             raise Refused(CLOSE_UNAUTHENTICATED, "not_authenticated", "send a token first")
-    database: Database = websocket.app.state.db
-    async with database.reader() as db:
-        try:
-            return await principal_from_token(websocket, db, token)
-        except Problem as problem:
-            raise Refused(CLOSE_UNAUTHENTICATED, problem.code, problem.detail or "") from None
+    return token
 
 
-async def _participant(websocket: WebSocket, meeting_id: int, principal: Principal) -> Participant:
-    database: Database = websocket.app.state.db
-    async with database.reader() as db:
-        meeting = (
-            (
-                await db.execute(
-                    select(Meeting).where(Meeting.id == meeting_id, access.visible_to(principal))
-                )
-            )
-            .unique()
-            .scalar_one_or_none()
-        )
-        if meeting is None:
-            raise Refused(CLOSE_NOT_FOUND, "not_found", f"meeting {meeting_id} not found")
-        invited = await _invited(db, meeting_id, principal)
+async def _principal(websocket: WebSocket, db: AsyncSession, token: str) -> Principal:
+    try:
+        return await principal_from_token(websocket, db, token, touch=False)
+    except Problem as problem:
+        raise Refused(CLOSE_UNAUTHENTICATED, problem.code, problem.detail or "") from None
+
+
+async def _participant(
+    db: AsyncSession, meeting_id: int, principal: Principal
+) -> tuple[Participant, Meeting]:
+    query = select(Meeting).where(Meeting.id == meeting_id, access.visible_to(principal))
+    meeting = (await db.execute(query)).unique().scalar_one_or_none()
+    if meeting is None:
+        raise Refused(CLOSE_NOT_FOUND, "not_found", f"meeting {meeting_id} not found")
+    mine = select(Invitation.id).where(
+        Invitation.meeting_id == meeting_id, access.own_invitation(principal)
+    )
+    invited = (await db.execute(mine)).first() is not None
     role = room_role(meeting, principal, invited)
     if role is None:
         raise Refused(CLOSE_FORBIDDEN, "not_invited", "you are not invited to this meeting")
-    if principal.is_point:
-        return Participant(f"p:{principal.id}", "point", principal.id, principal.name, role,
-                           principal.unit_id)  # fmt: skip
-    user_name = await _full_name(database, principal.id)
-    return Participant(f"u:{principal.id}", "user", principal.id, user_name, role,
-                       principal.unit_id)  # fmt: skip
-
-
-async def _invited(db: AsyncSession, meeting_id: int, principal: Principal) -> bool:
-    mine = access.own_invitation(principal)
-    query = select(Invitation.id).where(Invitation.meeting_id == meeting_id, mine)
-    return (await db.execute(query)).first() is not None
-
-
-async def _full_name(database: Database, user_id: int) -> str:
-    from server.accounts.models import User
-
-    async with database.reader() as db:
-        user = await db.get(User, user_id)
-    return user.full_name if user else f"user {user_id}"
+    kind = "point" if principal.is_point else "user"
+    who = Participant(
+        f"{kind[0]}:{principal.id}",
+        kind,
+        principal.id,
+        principal.shown_name,
+        role,
+        principal.unit_id,
+    )
+    return who, meeting
 
 
 def room_role(meeting: Meeting, principal: Principal, invited: bool) -> RoomRole | None:
@@ -179,10 +175,11 @@ class RoomSession:
     """One connected participant, from the lobby to the last frame."""
 
     def __init__(
-        self, websocket: WebSocket, meeting_id: int, principal: Principal, who: Participant
+        self, websocket: WebSocket, meeting: Meeting, principal: Principal, who: Participant
     ) -> None:
         self.websocket = websocket
-        self.meeting_id = meeting_id
+        self.meeting_id = meeting_id = meeting.id
+        self.meeting: Meeting | None = meeting  # as read at the handshake; re-read after
         self.principal = principal
         self.who = who
         self.hub: Hub = websocket.app.state.hub
@@ -225,6 +222,9 @@ class RoomSession:
             await self._close(1000, "")
 
     async def _status(self) -> Meeting | None:
+        if self.meeting is not None:
+            meeting, self.meeting = self.meeting, None
+            return meeting
         async with self.database.reader() as db:
             return await db.get(Meeting, self.meeting_id)
 
@@ -246,8 +246,7 @@ class RoomSession:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(LOBBY_RECHECK_SECONDS):
                     await self.hub.status_change(self.meeting_id)
-        # Marked before the welcome goes out, so whoever sees the member sees it attended.
-        await self._mark_attended()
+        self._mark_attended()
         try:
             await self.hub.attach(self.meeting_id, self.conn, self.who, self.resume_from)
         except Rejected as rejected:
@@ -259,19 +258,9 @@ class RoomSession:
             return
         self.attached = True
 
-    async def _mark_attended(self) -> None:
-        column = Invitation.point_id if self.principal.is_point else Invitation.user_id
-        async with self.database.writer() as db:
-            await db.execute(
-                update(Invitation)
-                .where(
-                    Invitation.meeting_id == self.meeting_id,
-                    column == self.principal.id,
-                    Invitation.state != InvitationState.ATTENDED,
-                )
-                .values(state=InvitationState.ATTENDED)
-            )
-            await db.commit()
+    def _mark_attended(self) -> None:
+        presence: PresenceRecorder = self.websocket.app.state.presence
+        presence.attended(self.meeting_id, self.who.kind, self.principal.id)
 
     async def _read(self) -> None:
         while True:

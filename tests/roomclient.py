@@ -89,3 +89,11 @@ class RoomClient:
     async def close(self) -> None:
         await self.ws.close()
         await self._reader
+
+
+def addressed_to(events: list[Any], key: str, role: str, after: int = 0) -> list[int]:
+    """The seqs of logged events (rooms.state.Event) that member ``key`` is sent, after a seq."""
+    from rooms.audience import receives
+    from rooms.state import Role
+
+    return [e.seq for e in events if e.seq > after and receives(e.kind, e.data, key, Role(role))]

@@ -6,7 +6,7 @@ import asyncio
 import json
 from datetime import UTC, datetime
 
-from rooms.connection import Connection, Outgoing, event_frame
+from rooms.connection import Connection, EventFrame
 from rooms.state import Event, Role
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
@@ -41,18 +41,18 @@ def _connection(socket: Socket, log: list[Event], queue_frames: int = 8) -> Conn
     return Connection("proc.1", "p:2", Role.POINT, socket.send, socket.close, fetch, queue_frames)
 
 
-def _item(event: Event) -> Outgoing:
-    return Outgoing(event_frame(event), event.seq, event.kind, event.data)
+def _item(event: Event) -> tuple[EventFrame, ...]:
+    return (EventFrame.of(event),)
 
 
 async def test_events_go_out_once_and_in_order_after_the_welcome() -> None:
     socket, log = Socket(), [_event(n) for n in range(1, 8)]
     conn = _connection(socket, log)
     writer = asyncio.create_task(conn.run_writer())
-    conn.deliver(_item(log[4]))  # arrives while joining: held
+    conn.events(_item(log[4]))  # arrives while joining: held
     conn.start_after(4, ['{"type": "welcome"}'])
     for event in (log[4], log[3], log[5]):  # a duplicate and an old one
-        conn.deliver(_item(event))
+        conn.events(_item(event))
     conn.stop()
     await writer
     assert [f.get("seq") for f in socket.sent] == [None, 5, 6]
@@ -63,8 +63,8 @@ async def test_a_gap_is_filled_from_the_store() -> None:
     conn = _connection(socket, log)
     writer = asyncio.create_task(conn.run_writer())
     conn.start_after(2, [])
-    conn.deliver(_item(log[2]))  # 3
-    conn.deliver(_item(log[6]))  # 7: 4, 5, 6 were lost on the way
+    conn.events(_item(log[2]))  # 3
+    conn.events(_item(log[6]))  # 7: 4, 5, 6 were lost on the way
     conn.stop()
     await writer
     assert [f["seq"] for f in socket.sent] == [3, 4, 5, 6, 7]
@@ -77,8 +77,8 @@ async def test_private_events_advance_the_seq_without_being_sent() -> None:
     conn = _connection(socket, log)
     writer = asyncio.create_task(conn.run_writer())
     conn.start_after(0, [])
-    conn.deliver(_item(log[0]))
-    conn.deliver(_item(log[2]))  # 2 missing: fetched, filtered out, not a gap any more
+    conn.events(_item(log[0]))
+    conn.events(_item(log[2]))  # 2 missing: fetched, filtered out, not a gap any more
     conn.stop()
     await writer
     assert [f["seq"] for f in socket.sent] == [1, 3]
@@ -92,7 +92,7 @@ async def test_a_client_that_stops_reading_is_closed_not_waited_for() -> None:
     writer = asyncio.create_task(conn.run_writer())
     conn.start_after(0, [])
     for seq in range(1, 50):
-        conn.deliver(_item(_event(seq)))  # never blocks the caller
+        conn.events(_item(_event(seq)))  # never blocks the caller
     await asyncio.sleep(0)
     assert conn.dropped
     assert socket.closed == (1013, "too slow to keep up; reconnect to resume")

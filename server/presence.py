@@ -1,0 +1,85 @@
+"""Recording, in batches, that points were seen and that invitees attended.
+
+A join storm (200 points entering a meeting at 08:00) would otherwise cost two write
+transactions per point. Here each join only notes ids in memory; a flush every second
+writes them all in two statements. At shutdown whatever is noted is flushed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import update
+
+from server.db import Database, utcnow
+from server.meetings.models import Invitation, InvitationState
+from server.network.models import ConferencePoint
+
+log = logging.getLogger(__name__)
+
+FLUSH_SECONDS = 1.0
+
+
+class PresenceRecorder:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._seen_points: set[int] = set()
+        self._attended: set[tuple[int, str, int]] = set()  # (meeting, "point"|"user", id)
+        self._flushed = asyncio.Event()
+
+    def point_seen(self, point_id: int) -> None:
+        self._seen_points.add(point_id)
+
+    def attended(self, meeting_id: int, kind: str, invitee_id: int) -> None:
+        self._attended.add((meeting_id, kind, invitee_id))
+
+    async def flush(self) -> None:
+        seen, self._seen_points = self._seen_points, set()
+        attended, self._attended = self._attended, set()
+        if not seen and not attended:
+            return
+        async with self.database.writer() as db:
+            if seen:
+                await db.execute(
+                    update(ConferencePoint)
+                    .where(ConferencePoint.id.in_(seen))
+                    .values(last_seen_at=utcnow())
+                )
+            by_meeting: dict[tuple[int, str], list[int]] = {}
+            for meeting_id, kind, invitee_id in attended:
+                by_meeting.setdefault((meeting_id, kind), []).append(invitee_id)
+            for (meeting_id, kind), ids in by_meeting.items():
+                column = Invitation.point_id if kind == "point" else Invitation.user_id
+                await db.execute(
+                    update(Invitation)
+                    .where(
+                        Invitation.meeting_id == meeting_id,
+                        column.in_(ids),
+                        Invitation.state != InvitationState.ATTENDED,
+                    )
+                    .values(state=InvitationState.ATTENDED)
+                )
+            await db.commit()
+
+    async def _loop(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), FLUSH_SECONDS)
+            try:
+                await self.flush()
+            except Exception:  # keep recording; the next flush retries with new ids
+                log.exception("presence: flush failed")
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[PresenceRecorder]:
+        stop = asyncio.Event()
+        task = asyncio.create_task(self._loop(stop), name="presence")
+        try:
+            yield self
+        finally:
+            stop.set()
+            await task
