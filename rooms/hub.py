@@ -60,6 +60,7 @@ class Hub:
         self.connections: dict[int, dict[str, Connection]] = {}
         self._claiming: dict[int, asyncio.Lock] = {}
         self._status: dict[int, asyncio.Event] = {}
+        self._status_listeners: list[Callable[[int, str], None]] = []
         self._ids = itertools.count(1)
 
     async def start(self) -> None:
@@ -216,7 +217,13 @@ class Hub:
                 log.info("room %s: not closed: %s", meeting_id, exc)
         await self.bus.publish_status(meeting_id, status)
 
+    def on_status_change(self, listener: Callable[[int, str], None]) -> None:
+        """Call ``listener(meeting_id, status)`` whenever any process changes a meeting."""
+        self._status_listeners.append(listener)
+
     def _on_status(self, meeting_id: int, status: str) -> None:
+        for listener in self._status_listeners:
+            listener(meeting_id, status)
         waiter = self._status.pop(meeting_id, None)
         if waiter is not None:
             waiter.set()

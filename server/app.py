@@ -15,6 +15,7 @@ from rooms.store import EventStore
 from server import __version__, housekeeping, problems
 from server.accounts.auth_routes import router as auth_router
 from server.accounts.user_routes import router as users_router
+from server.admission import AdmissionCache
 from server.audit_routes import router as audit_router
 from server.body_limit import BodySizeLimit
 from server.db import Database, utcnow
@@ -51,6 +52,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.db = db
         hub = Hub(EventStore(db), make_bus(settings), utcnow)
         app.state.hub = hub
+        admissions = AdmissionCache()
+        app.state.admissions = admissions
+        hub.on_status_change(lambda meeting_id, _status: admissions.forget(meeting_id))
         try:
             await hub.start()
             async with (

@@ -109,7 +109,8 @@ class Database:
             event.listen(self.engine.sync_engine.pool, "reset", self._connection_reset)
             event.listen(self.engine.sync_engine.pool, "close", self._connection_reset)
         else:
-            self.engine = create_async_engine(url, pool_pre_ping=True, **engine_kwargs)
+            # Recycled rather than pinged before every use: a ping is a round trip per request.
+            self.engine = create_async_engine(url, pool_recycle=1800, **engine_kwargs)
         self._reader = async_sessionmaker(self.engine, expire_on_commit=False)
         self._writer = async_sessionmaker(
             self.engine.execution_options(sqlite_immediate=True), expire_on_commit=False

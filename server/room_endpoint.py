@@ -16,7 +16,6 @@ import time
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.websockets import WebSocketState
 
@@ -27,12 +26,13 @@ from rooms.machine import Rejected
 from rooms.ratelimit import TokenBucket
 from rooms.room import RoomUnavailable
 from rooms.state import Role as RoomRole
+from server.admission import AdmissionCache
 from server.auth import SESSION_COOKIE, principal_from_token
 from server.db import Database
-from server.identity import Principal, Role
+from server.identity import Principal
 from server.meetings import access
 from server.meetings.lifecycle import MeetingStatus
-from server.meetings.models import Invitation, Meeting
+from server.meetings.models import Meeting
 from server.presence import PresenceRecorder
 from server.problems import Problem
 from server.settings import Settings
@@ -66,7 +66,7 @@ async def room_socket(websocket: WebSocket, meeting_id: int) -> None:
         # One read session for the whole handshake: a join storm is hundreds of these.
         async with database.reader() as db:
             principal = await _principal(websocket, db, token)
-            who, meeting = await _participant(db, meeting_id, principal)
+            who, meeting = await _participant(websocket, db, meeting_id, principal)
     except Refused as refused:
         await _refuse(websocket, refused)
         return
@@ -133,19 +133,19 @@ async def _principal(websocket: WebSocket, db: AsyncSession, token: str) -> Prin
 
 
 async def _participant(
-    db: AsyncSession, meeting_id: int, principal: Principal
+    websocket: WebSocket, db: AsyncSession, meeting_id: int, principal: Principal
 ) -> tuple[Participant, Meeting]:
-    query = select(Meeting).where(Meeting.id == meeting_id, access.visible_to(principal))
-    meeting = (await db.execute(query)).unique().scalar_one_or_none()
-    if meeting is None:
+    admissions: AdmissionCache = websocket.app.state.admissions
+    admission = await admissions.get(db, meeting_id)
+    meeting = admission.meeting if admission else None
+    if admission is None or meeting is None:
         raise Refused(CLOSE_NOT_FOUND, "not_found", f"meeting {meeting_id} not found")
-    mine = select(Invitation.id).where(
-        Invitation.meeting_id == meeting_id, access.own_invitation(principal)
-    )
-    invited = (await db.execute(mine)).first() is not None
+    invited = principal.id in (admission.points if principal.is_point else admission.users)
     role = room_role(meeting, principal, invited)
     if role is None:
-        raise Refused(CLOSE_FORBIDDEN, "not_invited", "you are not invited to this meeting")
+        if access.may_see(meeting, principal, invited):
+            raise Refused(CLOSE_FORBIDDEN, "not_invited", "you are not invited to this meeting")
+        raise Refused(CLOSE_NOT_FOUND, "not_found", f"meeting {meeting_id} not found")
     kind = "point" if principal.is_point else "user"
     who = Participant(
         f"{kind[0]}:{principal.id}",
@@ -160,15 +160,17 @@ async def _participant(
 
 def room_role(meeting: Meeting, principal: Principal, invited: bool) -> RoomRole | None:
     """The part the caller plays in the room, or None if they do not belong there."""
+    published = meeting.published_at is not None
     if principal.is_point:
-        return RoomRole.POINT if invited else None
-    if principal.id == meeting.chair_id:
+        return RoomRole.POINT if invited and published else None
+    actor = access.actor_for(meeting, principal)
+    if actor.is_chair:
         return RoomRole.CHAIR
-    if principal.id in (meeting.secretary_id, meeting.created_by_id):
+    if actor.is_secretary or actor.is_organizer:
         return RoomRole.SECRETARY
-    if Role.ADMIN in principal.roles:
+    if actor.is_admin:
         return RoomRole.ADMIN
-    return RoomRole.OFFICIAL if invited else None
+    return RoomRole.OFFICIAL if invited and published else None
 
 
 class RoomSession:

@@ -51,6 +51,23 @@ def visible_to(principal: Principal) -> ColumnElement[bool]:
     return or_(*clauses) if clauses else false()
 
 
+def may_see(meeting: Meeting, principal: Principal, invited: bool) -> bool:
+    """visible_to for one loaded meeting (without the operator rule, which needs a query)."""
+    if principal.is_point:
+        return invited and meeting.published_at is not None
+    if Role.ADMIN in principal.roles or principal.id in (
+        meeting.chair_id,
+        meeting.secretary_id,
+        meeting.created_by_id,
+    ):
+        return True
+    if meeting.published_at is None:
+        return False
+    return invited or (
+        principal.has_any(COORDINATOR_ROLES) and meeting.classification is Classification.NORMAL
+    )
+
+
 def is_organizer(meeting: Meeting, principal: Principal) -> bool:
     if principal.is_point:
         return False
