@@ -105,9 +105,21 @@ def _serve_client(app: FastAPI, settings: Settings) -> None:
         log.warning("no web client: %s is not a directory", static_dir)
         return
     index = static_dir / "index.html"
+    room = static_dir / "room.html"
+    # Pages are revalidated each time (they name the scripts); scripts and styles too, for
+    # now: without a build step their names carry no version to cache them by.
+    no_cache = {"Cache-Control": "no-cache"}
 
     @app.get("/", include_in_schema=False)
     async def client_page() -> FileResponse:
-        return FileResponse(index, headers={"Cache-Control": "no-cache"})
+        return FileResponse(index, headers=no_cache)
+
+    @app.get("/meetings/{meeting_id}/room", include_in_schema=False)
+    async def room_page(meeting_id: int) -> FileResponse:
+        return FileResponse(room, headers=no_cache)
+
+    @app.get("/api/client-config", tags=["client"], summary="What the web client needs to start")
+    async def client_config() -> dict[str, str]:
+        return {"timezone": settings.timezone, "version": __version__}
 
     app.mount("/static", StaticFiles(directory=static_dir), name="static")

@@ -21,6 +21,7 @@ PUBLIC = {
     ("POST", "/api/auth/point-login"),
     # A calendar feed: the secret token in the URL is the credential.
     ("GET", "/api/calendar/1.ics"),
+    ("GET", "/api/client-config"),
 }
 
 

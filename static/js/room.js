@@ -1,0 +1,564 @@
+// The live room page: one WebSocket to /ws/meetings/{id}, the room's state kept from its
+// snapshot and events, and what each role may do. Reconnects by itself and resumes from
+// the last event it has.
+
+import { api, ApiError, signIn, signInKioskFromLink, signOut } from "./api.js";
+import { formatTime, language, problemText, setLanguage, t, translatePage } from "./i18n.js";
+
+const ORGANIZERS = new Set(["chair", "secretary"]);
+const meetingId = Number(location.pathname.split("/")[2]);
+let zone = "Asia/Ho_Chi_Minh";
+
+const $ = (selector) => document.querySelector(selector);
+
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (key === "class") node.className = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (value !== undefined && value !== null && value !== false) node.setAttribute(key, value);
+  }
+  for (const child of children.flat()) {
+    if (child !== null && child !== undefined && child !== false)
+      node.append(child instanceof Node ? child : String(child));
+  }
+  return node;
+}
+
+// --- the room's state, as this client knows it ---------------------------------------
+
+class RoomModel {
+  constructor() {
+    this.reset();
+  }
+
+  reset() {
+    this.you = null;
+    this.members = new Map();
+    this.memberCount = 0;
+    this.queue = [];
+    this.floor = null;
+    this.muteAll = false;
+    this.presenter = null;
+    this.presentation = null;
+    this.rollCall = null;
+    this.lastRollCall = null;
+    this.chat = [];
+    this.open = false;
+    this.closed = false;
+  }
+
+  load(snapshot) {
+    this.members = new Map(snapshot.members.map((m) => [m.key, m]));
+    this.memberCount = snapshot.member_count;
+    this.queue = snapshot.queue;
+    this.floor = snapshot.floor;
+    this.muteAll = snapshot.mute_all;
+    this.presenter = snapshot.presenter;
+    this.presentation = snapshot.presentation;
+    this.rollCall = snapshot.roll_call;
+    this.open = snapshot.open;
+    this.closed = snapshot.closed;
+  }
+
+  name(key) {
+    return this.members.get(key)?.name ?? key;
+  }
+
+  apply(kind, data, at) {
+    switch (kind) {
+      case "member.joined":
+        if (data.first) {
+          this.members.set(data.key, { ...data, since: at, muted: this.muteAll && data.kind === "point" });
+          this.memberCount += 1;
+        }
+        break;
+      case "member.left":
+        if (data.last) {
+          this.members.delete(data.key);
+          this.memberCount = Math.max(0, this.memberCount - 1);
+          this.queue = this.queue.filter((k) => k !== data.key);
+        }
+        break;
+      case "hand.raised":
+        this.queue = [...this.queue, data.key];
+        break;
+      case "hand.lowered":
+        this.queue = this.queue.filter((k) => k !== data.key);
+        break;
+      case "floor.granted":
+        this.floor = { key: data.key, expires_at: data.expires_at, granted_at: at };
+        this.queue = this.queue.filter((k) => k !== data.key);
+        this.setMuted(data.key, false);
+        break;
+      case "floor.revoked":
+        this.floor = null;
+        if (this.muteAll && this.members.get(data.key)?.kind === "point") this.setMuted(data.key, true);
+        break;
+      case "member.muted":
+        this.setMuted(data.key, true);
+        break;
+      case "member.unmuted":
+        this.setMuted(data.key, false);
+        break;
+      case "mute_all.on":
+        this.muteAll = true;
+        for (const key of data.keys) this.setMuted(key, true);
+        break;
+      case "mute_all.off":
+        this.muteAll = false;
+        for (const m of this.members.values()) m.muted = false;
+        if (this.you) this.you.muted = false;
+        break;
+      case "presenter.set":
+        this.presenter = data.key;
+        break;
+      case "presentation.shown":
+        this.presentation = { document_id: data.document_id, page: data.page, by: data.by };
+        break;
+      case "presentation.page":
+        if (this.presentation) this.presentation = { ...this.presentation, page: data.page, by: data.by };
+        break;
+      case "presentation.stopped":
+        this.presentation = null;
+        break;
+      case "roll_call.opened":
+        this.rollCall = { number: data.number, answers: {} };
+        break;
+      case "roll_call.answered":
+        if (this.rollCall) this.rollCall.answers = { ...this.rollCall.answers, [data.key]: data.head_count };
+        break;
+      case "roll_call.closed":
+        this.rollCall = null;
+        this.lastRollCall = data;
+        break;
+      case "chat.sent":
+        this.chat = [...this.chat.slice(-199), { ...data, at }];
+        break;
+      case "room.opened":
+        this.open = true;
+        break;
+      case "room.closed":
+        this.closed = true;
+        this.open = false;
+        break;
+    }
+  }
+
+  setMuted(key, muted) {
+    const member = this.members.get(key);
+    if (member) member.muted = muted;
+    if (this.you && this.you.key === key) this.you.muted = muted;
+  }
+}
+
+// --- the connection -------------------------------------------------------------------
+
+class RoomConnection {
+  constructor(model, render) {
+    this.model = model;
+    this.render = render;
+    this.lastSeq = null;
+    this.pending = new Map();
+    this.ids = 0;
+    this.retry = 0;
+    this.status = "connecting";
+    this.lobby = null;
+    this.stopped = false;
+  }
+
+  connect() {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const resume = this.lastSeq === null ? "" : `?resume_from=${this.lastSeq}`;
+    this.ws = new WebSocket(`${scheme}://${location.host}/ws/meetings/${meetingId}${resume}`);
+    this.ws.onmessage = (message) => this.receive(JSON.parse(message.data));
+    this.ws.onclose = (closing) => this.closed(closing.code, closing.reason);
+    this.status = this.lastSeq === null ? "connecting" : "reconnecting";
+    this.render();
+  }
+
+  receive(frame) {
+    switch (frame.type) {
+      case "welcome":
+        this.model.reset();
+        this.model.load(frame.snapshot);
+        this.model.you = { ...frame.you, muted: frame.snapshot.members.find((m) => m.key === frame.you.key)?.muted };
+        this.lastSeq = frame.snapshot.seq;
+        this.connected();
+        break;
+      case "resumed":
+        this.model.you = { ...this.model.you, ...frame.you };
+        this.connected();
+        break;
+      case "lobby":
+        this.lobby = frame;
+        this.status = "lobby";
+        break;
+      case "event":
+        this.model.apply(frame.event, frame.data, frame.at);
+        this.lastSeq = frame.seq;
+        if (frame.event === "room.closed") this.stopped = true;
+        break;
+      case "ack":
+      case "error": {
+        const waiter = this.pending.get(frame.id);
+        if (waiter) {
+          this.pending.delete(frame.id);
+          waiter(frame);
+        } else if (frame.type === "error") {
+          notify(problemText(frame.code, frame.message));
+        }
+        break;
+      }
+    }
+    this.render();
+  }
+
+  connected() {
+    this.status = "connected";
+    this.lobby = null;
+    this.retry = 0;
+  }
+
+  closed(code, reason) {
+    for (const waiter of this.pending.values()) waiter({ type: "error", code: "network", message: "" });
+    this.pending.clear();
+    if (code === 4401) return showSignIn(problemText("session_expired"));
+    if (code === 4403 || code === 4404) {
+      this.status = "closed";
+      this.stopped = true;
+      notify(problemText(code === 4403 ? "not_invited" : "not_found"));
+    } else if (this.stopped || code === 1000) {
+      this.status = "closed";
+      this.stopped = true;
+    } else {
+      this.status = "reconnecting";
+      const delay = Math.min(10000, 500 * 2 ** this.retry) * (0.5 + Math.random() / 2);
+      this.retry += 1;
+      setTimeout(() => this.connect(), delay);
+    }
+    this.render();
+  }
+
+  command(type, fields = {}) {
+    return new Promise((resolve) => {
+      if (!this.ws || this.ws.readyState !== WebSocket.OPEN) {
+        notify(problemText("network"));
+        return resolve({ type: "error", code: "network" });
+      }
+      const id = `c${++this.ids}`;
+      this.pending.set(id, (frame) => {
+        if (frame.type === "error" && frame.code !== "network") notify(problemText(frame.code, frame.message));
+        resolve(frame);
+      });
+      this.ws.send(JSON.stringify({ type, id, ...fields }));
+    });
+  }
+}
+
+// --- the page ---------------------------------------------------------------------------
+
+function notify(text) {
+  const box = $("#notice");
+  box.textContent = text;
+  box.hidden = false;
+  clearTimeout(notify.timer);
+  notify.timer = setTimeout(() => (box.hidden = true), 6000);
+}
+
+const model = new RoomModel();
+let connection = null;
+let renderQueued = false;
+
+function render() {
+  if (renderQueued) return;
+  renderQueued = true;
+  requestAnimationFrame(() => {
+    renderQueued = false;
+    draw();
+  });
+}
+
+function roleName(role) {
+  return t(`role.${role}`);
+}
+
+function draw() {
+  const you = model.you;
+  const isChair = you?.role === "chair";
+  const isOrganizer = you && ORGANIZERS.has(you.role);
+  const status = connection?.status ?? "connecting";
+  $("#connection").textContent = t(`conn.${status === "lobby" ? "connected" : status}`);
+  $("#connection").dataset.state = status;
+
+  const lobby = connection?.lobby;
+  $("#lobby").hidden = !(status === "lobby" || status === "closed");
+  if (status === "lobby" && lobby) {
+    $("#lobby-text").textContent = ["ended", "closed", "cancelled"].includes(lobby.status)
+      ? t("lobby.ended")
+      : t("lobby.waiting");
+    $("#lobby-time").textContent = t("lobby.starts", { time: formatTime(lobby.starts_at, zone) });
+  } else if (status === "closed") {
+    $("#lobby-text").textContent = t("lobby.ended");
+    $("#lobby-time").textContent = "";
+  }
+  $("#room").hidden = !(you && (status === "connected" || status === "reconnecting"));
+  if (!you) return;
+
+  $("#you").textContent = `${you.name} — ${roleName(you.role)}`;
+  drawFloor(you, isChair);
+  drawMembers(you, isOrganizer, isChair);
+  drawPresentation(you, isOrganizer);
+  drawRollCall(you, isOrganizer);
+  drawChat(you);
+}
+
+function drawFloor(you, isChair) {
+  const floor = model.floor;
+  const holder = floor
+    ? floor.key === you.key
+      ? t("floor.you")
+      : t("floor.holder", { name: model.name(floor.key) })
+    : t("floor.nobody");
+  const until = floor?.expires_at ? ` ${t("floor.until", { time: formatTime(floor.expires_at, zone) })}` : "";
+  $("#floor-holder").textContent = holder + until;
+  $("#floor-holder").dataset.mine = floor?.key === you.key ? "yes" : "no";
+
+  const canRaise = you.role === "point" || you.role === "official";
+  const queued = model.queue.includes(you.key);
+  const raise = $("#raise-hand");
+  raise.hidden = !canRaise || floor?.key === you.key;
+  raise.textContent = queued ? t("floor.lower") : t("floor.raise");
+  raise.setAttribute("aria-pressed", queued ? "true" : "false");
+
+  $("#chair-floor").hidden = !isChair;
+  const queue = $("#queue");
+  queue.replaceChildren(
+    ...(model.queue.length
+      ? model.queue.map((key) =>
+          el(
+            "li",
+            {},
+            el("span", { class: "name" }, model.name(key)),
+            isChair
+              ? el(
+                  "button",
+                  { type: "button", onclick: () => connection.command("grant_floor", grantFields(key)) },
+                  t("floor.grant"),
+                )
+              : null,
+          ),
+        )
+      : [el("li", { class: "empty" }, t("floor.queue_empty"))]),
+  );
+  $("#next-floor").disabled = !model.queue.length;
+  $("#revoke-floor").disabled = !floor;
+}
+
+function grantFields(key) {
+  const seconds = Number($("#floor-seconds").value);
+  return seconds >= 10 ? { target: key, seconds } : { target: key };
+}
+
+function drawMembers(you, isOrganizer, isChair) {
+  $("#members-panel").hidden = !isOrganizer && you.role !== "admin";
+  $("#member-count").textContent = t("room.member_count", { count: model.memberCount });
+  const rows = [...model.members.values()]
+    .sort((a, b) => (a.role === b.role ? a.name.localeCompare(b.name, "vi") : a.role.localeCompare(b.role)))
+    .map((m) =>
+      el(
+        "li",
+        { "data-key": m.key },
+        el("span", { class: "name" }, m.name, m.key === you.key ? ` ${t("room.you")}` : ""),
+        el("span", { class: "role" }, roleName(m.role)),
+        m.muted ? el("span", { class: "muted" }, t("room.muted")) : null,
+        isChair && m.role === "point"
+          ? el(
+              "button",
+              {
+                type: "button",
+                onclick: () => connection.command(m.muted ? "unmute" : "mute", { target: m.key }),
+              },
+              m.muted ? t("mute.unmute") : t("mute.mute"),
+            )
+          : null,
+        isChair && m.role !== "chair" && model.floor?.key !== m.key
+          ? el(
+              "button",
+              { type: "button", onclick: () => connection.command("grant_floor", grantFields(m.key)) },
+              t("floor.grant"),
+            )
+          : null,
+      ),
+    );
+  $("#members").replaceChildren(...rows);
+  $("#mute-all").hidden = !isChair;
+  $("#mute-all").textContent = model.muteAll ? t("mute.none") : t("mute.all");
+  const mine = $("#my-mute");
+  mine.hidden = !(you.muted && model.floor?.key === you.key);
+}
+
+function drawPresentation(you, isOrganizer) {
+  const shown = model.presentation;
+  $("#presentation").textContent = shown
+    ? t("present.doc_page", { doc: shown.document_id, page: shown.page })
+    : t("present.none");
+  $("#presentation").dataset.page = shown ? String(shown.page) : "";
+  const mayPresent = isOrganizer || model.presenter === you.key;
+  $("#present-controls").hidden = !mayPresent;
+  $("#prev-page").disabled = !shown || shown.page <= 1;
+  $("#next-page").disabled = !shown;
+  $("#stop-presenting").disabled = !shown;
+}
+
+function drawRollCall(you, isOrganizer) {
+  const call = model.rollCall;
+  $("#rollcall-state").textContent = call
+    ? t("rollcall.open_now", { number: call.number })
+    : model.lastRollCall
+      ? t("rollcall.result", {
+          number: model.lastRollCall.number,
+          points: model.lastRollCall.points_answered,
+          people: model.lastRollCall.people,
+        })
+      : "";
+  $("#rollcall-organizer").hidden = !isOrganizer;
+  $("#open-rollcall").disabled = Boolean(call);
+  $("#close-rollcall").disabled = !call;
+  const waiting = call
+    ? [...model.members.values()].filter((m) => m.role === "point" && !(m.key in call.answers))
+    : [];
+  $("#rollcall-waiting").textContent =
+    isOrganizer && call ? t("rollcall.waiting_for", { names: waiting.map((m) => m.name).join(", ") || "—" }) : "";
+  const isPoint = you.role === "point";
+  $("#rollcall-point").hidden = !(isPoint && call);
+  const answered = call?.answers?.[you.key];
+  $("#rollcall-answered").textContent = answered !== undefined ? t("rollcall.answered", { count: answered }) : "";
+}
+
+function drawChat(you) {
+  const list = $("#chat");
+  const atBottom = list.scrollTop + list.clientHeight >= list.scrollHeight - 4;
+  list.replaceChildren(
+    ...model.chat.map((m) =>
+      el(
+        "li",
+        { class: m.from === you.key ? "mine" : "" },
+        el("strong", {}, m.name),
+        m.to === "organizers" ? ` ${t("chat.private")}` : "",
+        ": ",
+        m.text,
+      ),
+    ),
+  );
+  if (atBottom) list.scrollTop = list.scrollHeight;
+  $("#chat-to").hidden = ORGANIZERS.has(you.role);
+}
+
+// --- wiring ---------------------------------------------------------------------------
+
+function wire() {
+  $("#raise-hand").addEventListener("click", () => {
+    const queued = model.queue.includes(model.you.key);
+    connection.command(queued ? "lower_hand" : "raise_hand");
+  });
+  $("#next-floor").addEventListener("click", () => {
+    const seconds = Number($("#floor-seconds").value);
+    connection.command("next_floor", seconds >= 10 ? { seconds } : {});
+  });
+  $("#revoke-floor").addEventListener("click", () => connection.command("revoke_floor"));
+  $("#mute-all").addEventListener("click", () => connection.command(model.muteAll ? "unmute_all" : "mute_all"));
+  $("#my-mute").addEventListener("click", () => connection.command("unmute", { target: model.you.key }));
+  $("#present-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    connection.command("present", {
+      document_id: Number($("#present-document").value),
+      page: Number($("#present-page").value) || 1,
+    });
+  });
+  $("#prev-page").addEventListener("click", () =>
+    connection.command("turn_page", { page: model.presentation.page - 1 }),
+  );
+  $("#next-page").addEventListener("click", () =>
+    connection.command("turn_page", { page: model.presentation.page + 1 }),
+  );
+  $("#stop-presenting").addEventListener("click", () => connection.command("stop_presenting"));
+  $("#open-rollcall").addEventListener("click", () => connection.command("open_roll_call"));
+  $("#close-rollcall").addEventListener("click", () => connection.command("close_roll_call"));
+  $("#rollcall-point").addEventListener("submit", (event) => {
+    event.preventDefault();
+    connection.command("answer_roll_call", { head_count: Number($("#head-count").value) });
+  });
+  $("#chat-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const text = $("#chat-text").value.trim();
+    if (!text) return;
+    const to = $("#chat-to").value;
+    const answer = await connection.command("chat", { text, to });
+    if (answer.type === "ack") $("#chat-text").value = "";
+  });
+  $("#lang").addEventListener("click", () => {
+    setLanguage(language() === "vi" ? "en" : "vi");
+    translatePage();
+    $("#lang").textContent = t("lang.switch");
+    render();
+  });
+  $("#signout").addEventListener("click", async () => {
+    await signOut();
+    location.reload();
+  });
+  $("#signin-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      await signIn($("#username").value, $("#password").value);
+      $("#signin").hidden = true;
+      start();
+    } catch (error) {
+      $("#signin-error").textContent = problemText(error.code, error.detail);
+    }
+  });
+}
+
+function showSignIn(message = "") {
+  $("#signin").hidden = false;
+  $("#room").hidden = true;
+  $("#lobby").hidden = true;
+  $("#signin-error").textContent = message;
+  $("#username").focus();
+}
+
+async function start() {
+  try {
+    const me = await api("/api/me");
+    $("#who").textContent = me.kind === "point" ? me.point.name : me.user.full_name;
+    const meeting = await api(`/api/meetings/${meetingId}`);
+    $("#title").textContent = meeting.title;
+    document.title = `${meeting.title} — hoinghi`;
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return showSignIn(problemText(error.code));
+    return notify(problemText(error.code, error.detail));
+  }
+  connection = new RoomConnection(model, render);
+  window.hoinghiRoom = connection; // for the operators' console and the browser tests
+  connection.connect();
+}
+
+async function main() {
+  translatePage();
+  $("#lang").textContent = t("lang.switch");
+  wire();
+  try {
+    const config = await api("/api/client-config");
+    zone = config.timezone;
+  } catch {
+    // Keep the default zone.
+  }
+  try {
+    if (await signInKioskFromLink()) $("#who").textContent = t("signin.kiosk");
+  } catch (error) {
+    return showSignIn(problemText(error.code, error.detail));
+  }
+  start();
+}
+
+main();
