@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from rooms.state import Event
 
 EventsHandler = Callable[[int, list[Event]], None]
-StatusHandler = Callable[[int, str], None]
+NoticeHandler = Callable[[dict[str, Any]], None]
 ForwardHandler = Callable[[int, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
@@ -27,7 +27,7 @@ class Bus(Protocol):
     proc_id: str
 
     async def start(
-        self, on_events: EventsHandler, on_status: StatusHandler, on_forward: ForwardHandler
+        self, on_events: EventsHandler, on_notice: NoticeHandler, on_forward: ForwardHandler
     ) -> None: ...
 
     async def stop(self) -> None: ...
@@ -35,8 +35,9 @@ class Bus(Protocol):
     async def publish_events(self, meeting_id: int, events: list[Event]) -> None:
         """From a room's owner to every process (itself included)."""
 
-    async def publish_status(self, meeting_id: int, status: str) -> None:
-        """A meeting's lifecycle changed (live, ended, ...): to every process."""
+    async def publish_notice(self, notice: dict[str, Any]) -> None:
+        """A small message to every process (itself included): a meeting's status changed,
+        members to disconnect, a room's latest seq."""
 
     async def claim(self, meeting_id: int) -> bool:
         """Become (or stay) the room's owner; False if another live process owns it."""
@@ -57,24 +58,24 @@ class InMemoryBus:
     def __init__(self, proc_id: str | None = None) -> None:
         self.proc_id = proc_id or new_process_id()
         self._on_events: EventsHandler | None = None
-        self._on_status: StatusHandler | None = None
+        self._on_notice: NoticeHandler | None = None
 
     async def start(
-        self, on_events: EventsHandler, on_status: StatusHandler, on_forward: ForwardHandler
+        self, on_events: EventsHandler, on_notice: NoticeHandler, on_forward: ForwardHandler
     ) -> None:
         self._on_events = on_events
-        self._on_status = on_status
+        self._on_notice = on_notice
 
     async def stop(self) -> None:
-        self._on_events = self._on_status = None
+        self._on_events = self._on_notice = None
 
     async def publish_events(self, meeting_id: int, events: list[Event]) -> None:
         if self._on_events is not None:
             self._on_events(meeting_id, events)
 
-    async def publish_status(self, meeting_id: int, status: str) -> None:
-        if self._on_status is not None:
-            self._on_status(meeting_id, status)
+    async def publish_notice(self, notice: dict[str, Any]) -> None:
+        if self._on_notice is not None:
+            self._on_notice(notice)
 
     async def claim(self, meeting_id: int) -> bool:
         return True

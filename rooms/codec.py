@@ -32,7 +32,7 @@ def encode_command(command: RoomCommand) -> dict[str, Any]:
 
 def decode_command(data: dict[str, Any]) -> RoomCommand:
     if "wire" in data:
-        return messages._COMMAND.validate_python(data["wire"])
+        return messages.parse_command(data["wire"])
     cls = _INTERNAL[data["internal"]]
     fields = dict(data["fields"])
     if "role" in fields:
@@ -55,12 +55,18 @@ def encode_event(event: Event) -> dict[str, Any]:
         "at": event.at.isoformat(),
         "actor": event.actor,
         "data": event.data,
+        "request_id": event.request_id,
     }
 
 
 def decode_event(data: dict[str, Any]) -> Event:
     return Event(
-        data["seq"], data["kind"], datetime.fromisoformat(data["at"]), data["actor"], data["data"]
+        data["seq"],
+        data["kind"],
+        datetime.fromisoformat(data["at"]),
+        data["actor"],
+        data["data"],
+        data.get("request_id"),
     )
 
 

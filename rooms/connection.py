@@ -51,6 +51,7 @@ class Outgoing:
     events: tuple[EventFrame, ...] = ()
     frames: tuple[str, ...] = ()
     close: tuple[int, str] | None = None
+    catch_up: int | None = None  # the room is at this seq: fetch anything missed
 
 
 def event_frame(event: Event) -> str:
@@ -67,6 +68,7 @@ class Connection:
         close: Callable[[int, str], Coroutine[Any, Any, None]],
         fetch: Callable[[int, int], Awaitable[list[Event]]],
         queue_items: int = QUEUE_ITEMS,
+        on_drop: Callable[[], None] | None = None,
     ) -> None:
         self.conn_id = conn_id
         self.key = key
@@ -79,6 +81,9 @@ class Connection:
         self.last_seq: int | None = None
         self._held: list[Outgoing] = []
         self.dropped = False
+        # Told when the connection is dropped for being too slow: its session must end now,
+        # not when a close frame finally gets through the stalled socket.
+        self._on_drop = on_drop
 
     def deliver(self, item: Outgoing) -> None:
         """Queue an item without waiting; a full queue closes the connection."""
@@ -92,12 +97,16 @@ class Connection:
         except asyncio.QueueFull:
             self.dropped = True
             log.warning("closing %s (%s): too slow to keep up", self.conn_id, self.key)
-            asyncio.get_running_loop().create_task(
-                self._close(CLOSE_TOO_SLOW, "too slow to keep up; reconnect to resume")
-            )
+            if self._on_drop is not None:
+                self._on_drop()
 
     def events(self, events: tuple[EventFrame, ...]) -> None:
         self.deliver(Outgoing(events=events))
+
+    def catch_up(self, seq: int) -> None:
+        """The room has reached ``seq``: anything this client missed is fetched and sent."""
+        if self.last_seq is not None and seq > self.last_seq:
+            self.deliver(Outgoing(catch_up=seq))
 
     def control(self, frame: str) -> None:
         self.deliver(Outgoing(frames=(frame,)))
@@ -130,6 +139,10 @@ class Connection:
                 await self._send(frame)
             for event in item.events:
                 await self._send_in_order(event)
+            behind = self.last_seq is not None and (item.catch_up or 0) > self.last_seq
+            if behind and item.catch_up is not None and self.last_seq is not None:
+                for missed in await self._fetch(self.last_seq, item.catch_up):
+                    await self._send_one(EventFrame.of(missed))
             if item.close is not None:
                 await self._close(*item.close)
                 return

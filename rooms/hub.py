@@ -3,13 +3,20 @@
 A command goes to the room's owner: a Room in this process if it owns (or can claim) the
 room, else it is forwarded over the bus. Events come back from the owner through the bus
 and are handed to this process's connections of that meeting.
+
+Notices on the bus tell every process that a meeting's status changed (lobbies wake up),
+that members must be disconnected (a token was rotated, an invitation withdrawn), and,
+every few seconds, each owned room's latest seq, so a connection that missed events on the
+bus catches up even when nothing else happens.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +37,11 @@ log = logging.getLogger(__name__)
 MAX_RESUME_EVENTS = 500
 # How long a command waits for a dead owner's lease to lapse so this process can take over.
 OWNER_WAIT_SECONDS = 15.0
+# How often owners announce their rooms' latest seq (connections that missed events catch up).
+SEQ_NOTICE_SECONDS = 5.0
+# A closed room is unloaded (its task stopped, its lease released) after this long.
+UNLOAD_AFTER_SECONDS = 60.0
+CLOSING_STATUSES = ("ended", "closed", "cancelled")
 
 
 @dataclass(frozen=True)
@@ -42,6 +54,7 @@ class Participant:
     name: str
     role: Role
     unit_id: int | None
+    session_id: int | None = None
 
     @property
     def actor(self) -> Actor:
@@ -58,26 +71,49 @@ class Hub:
         self.clock = clock
         self.rooms: dict[int, Room] = {}
         self.connections: dict[int, dict[str, Connection]] = {}
+        # Every socket of this process, in the lobby or in a room: for disconnecting.
+        self._sessions: dict[str, tuple[int, Connection, Participant]] = {}
         self._claiming: dict[int, asyncio.Lock] = {}
-        self._status: dict[int, asyncio.Event] = {}
-        self._status_listeners: list[Callable[[int, str], None]] = []
+        self._lobby: dict[int, asyncio.Event] = {}
+        self._meeting_listeners: list[Callable[[int], None]] = []
         self._ids = itertools.count(1)
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._announcer: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        await self.bus.start(self._deliver, self._on_status, self._on_forward)
+        await self.bus.start(self._deliver, self._on_notice, self._on_forward)
+        self._announcer = asyncio.create_task(self._announce_seqs(), name="hub-seq-notices")
 
     async def stop(self) -> None:
+        if self._announcer is not None:
+            self._announcer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._announcer
         for conns in self.connections.values():
             for conn in conns.values():
                 conn.stop()
-        for room in self.rooms.values():
+        for room in list(self.rooms.values()):
             await room.stop()
             await self.bus.release(room.meeting_id)
         self.rooms.clear()
+        for task in list(self._tasks):
+            task.cancel()
         await self.bus.stop()
 
     def new_conn_id(self) -> str:
         return f"{self.bus.proc_id}.{next(self._ids)}"
+
+    def register(self, meeting_id: int, conn: Connection, who: Participant) -> None:
+        """A socket of this process, from its handshake until it closes."""
+        self._sessions[conn.conn_id] = (meeting_id, conn, who)
+
+    def unregister(self, conn: Connection) -> None:
+        self._sessions.pop(conn.conn_id, None)
+
+    def _background(self, coroutine: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     # --- commands -------------------------------------------------------------------
 
@@ -92,42 +128,49 @@ class Hub:
         """Run a command on the room's owner, wherever it is; Rejected if the room refuses.
 
         If the owner does not answer (it died), wait for its lease to lapse and claim the
-        room here; RoomUnavailable if that takes longer than OWNER_WAIT_SECONDS.
+        room here; RoomUnavailable if that takes longer than OWNER_WAIT_SECONDS. The command
+        keeps one request id through every retry, so the room runs it at most once.
         """
+        request_id = secrets.token_hex(10)
         payload = {
             "command": codec.encode_command(command),
             "actor": codec.encode_actor(actor),
             "snapshot_for": codec.encode_actor(snapshot_for) if snapshot_for else None,
+            "request_id": request_id,
         }
         deadline = asyncio.get_running_loop().time() + OWNER_WAIT_SECONDS
         while True:
-            room = await self._owned_room(meeting_id)
-            if room is not None:
-                return await room.submit(command, actor, snapshot_for=snapshot_for)
             try:
+                room = await self._owned_room(meeting_id)
+                if room is not None:
+                    return await room.submit(
+                        command, actor, snapshot_for=snapshot_for, request_id=request_id
+                    )
                 reply = await self.bus.forward(meeting_id, payload)
-                break
-            except Exception as exc:  # the owner is gone or busy: try again until the deadline
+                if "rejected" in reply:
+                    raise Rejected(reply["rejected"]["code"], reply["rejected"]["message"])
+                if "outcome" in reply:
+                    return codec.decode_outcome(reply["outcome"])
+                raise RoomUnavailable(reply.get("unavailable", "no answer"))
+            except Rejected:
+                raise
+            except Exception as exc:  # no owner, a dead owner, a lost lease: try again
                 if asyncio.get_running_loop().time() > deadline:
                     raise RoomUnavailable(f"room {meeting_id}: no owner answers") from exc
-                log.info("room %s: owner unreachable (%s); retrying", meeting_id, exc)
+                log.info("room %s: owner unavailable (%s); retrying", meeting_id, exc)
                 await asyncio.sleep(0.2)
-        if "rejected" in reply:
-            raise Rejected(reply["rejected"]["code"], reply["rejected"]["message"])
-        if "unavailable" in reply:
-            raise RoomUnavailable(reply["unavailable"])
-        return codec.decode_outcome(reply["outcome"])
 
     async def _on_forward(self, meeting_id: int, payload: dict[str, Any]) -> dict[str, Any]:
         room = await self._owned_room(meeting_id)
         if room is None:
             return {"unavailable": "this process does not own the room"}
+        viewer = payload.get("snapshot_for")
         try:
-            viewer = payload.get("snapshot_for")
             outcome = await room.submit(
                 codec.decode_command(payload["command"]),
                 codec.decode_actor(payload["actor"]),
                 snapshot_for=codec.decode_actor(viewer) if viewer else None,
+                request_id=payload.get("request_id"),
             )
         except Rejected as rejected:
             return {"rejected": {"code": rejected.code, "message": rejected.message}}
@@ -137,25 +180,56 @@ class Hub:
 
     async def _owned_room(self, meeting_id: int) -> Room | None:
         room = self.rooms.get(meeting_id)
-        if room is not None and await self.bus.owns(meeting_id):
+        if room is not None and room.broken is None and await self.bus.owns(meeting_id):
             return room
         lock = self._claiming.setdefault(meeting_id, asyncio.Lock())
         async with lock:
             room = self.rooms.get(meeting_id)
             if room is not None:
-                if await self.bus.owns(meeting_id):
+                if room.broken is None and await self.bus.owns(meeting_id):
                     return room
-                # The lease lapsed under us (a stall): another process may own it now.
+                # A lapsed lease (a stall), another process's writes, or an unreadable log:
+                # this copy of the room can no longer be trusted.
+                log.warning("room %s: dropping this copy (%s)", meeting_id, room.broken)
                 await room.stop()
                 del self.rooms[meeting_id]
+                await self.bus.release(meeting_id)
             if not await self.bus.claim(meeting_id):
                 return None
-            room = Room(meeting_id, self.store, self.bus.publish_events, self.clock)
+            room = Room(meeting_id, self.store, self._publish, self.clock)
             live = await self.bus.live_processes()
-            await room.load(lambda conn: conn.rsplit(".", 1)[0] in live)
+            try:
+                await room.load(lambda conn: conn.rsplit(".", 1)[0] in live)
+            except Exception:
+                await room.stop()
+                await self.bus.release(meeting_id)
+                raise
             self.rooms[meeting_id] = room
             log.info("room %s: owned by %s at seq %s", meeting_id, self.bus.proc_id, room.state.seq)
             return room
+
+    async def _publish(self, meeting_id: int, events: list[Event]) -> None:
+        await self.bus.publish_events(meeting_id, events)
+        if any(e.kind == "room.closed" for e in events):
+            self._background(self._unload_later(meeting_id))
+
+    async def _unload_later(self, meeting_id: int) -> None:
+        await asyncio.sleep(UNLOAD_AFTER_SECONDS)
+        room = self.rooms.get(meeting_id)
+        if room is not None and room.state.closed and not self.connections.get(meeting_id):
+            del self.rooms[meeting_id]
+            await room.stop()
+            await self.bus.release(meeting_id)
+
+    async def _announce_seqs(self) -> None:
+        while True:
+            await asyncio.sleep(SEQ_NOTICE_SECONDS)
+            for meeting_id, room in list(self.rooms.items()):
+                if room.state.seq and room.broken is None:
+                    with contextlib.suppress(Exception):
+                        await self.bus.publish_notice(
+                            {"kind": "seq", "meeting_id": meeting_id, "seq": room.state.seq}
+                        )
 
     # --- connections ------------------------------------------------------------------
 
@@ -173,7 +247,7 @@ class Hub:
                 snapshot_for=who.actor,
             )
         except BaseException:
-            self.connections[meeting_id].pop(conn.conn_id, None)
+            self._forget(meeting_id, conn)
             raise
         seq = outcome.seq
         if resume_from is not None and 0 <= resume_from <= seq <= resume_from + MAX_RESUME_EVENTS:
@@ -188,12 +262,15 @@ class Hub:
         conn.start_after(seq, frames)
 
     async def detach(self, meeting_id: int, conn: Connection, who: Participant) -> None:
-        self.connections.get(meeting_id, {}).pop(conn.conn_id, None)
+        self._forget(meeting_id, conn)
         conn.stop()
         try:
             await self.submit(meeting_id, Leave(who.key, conn.conn_id), SYSTEM)
         except (Rejected, RoomUnavailable) as exc:
             log.info("room %s: leave of %s not recorded: %s", meeting_id, conn.conn_id, exc)
+
+    def _forget(self, meeting_id: int, conn: Connection) -> None:
+        self.connections.get(meeting_id, {}).pop(conn.conn_id, None)
 
     def _deliver(self, meeting_id: int, events: list[Event]) -> None:
         conns = self.connections.get(meeting_id)
@@ -206,28 +283,83 @@ class Hub:
             if closing:
                 conn.finish("the meeting has ended")
 
-    # --- meeting lifecycle ------------------------------------------------------------
+    # --- notices: meeting status, disconnections, seqs ----------------------------------
 
     async def meeting_status_changed(self, meeting_id: int, status: str) -> None:
         """Called after the meeting's status changed in the database (any process)."""
-        if status in ("ended", "closed", "cancelled"):
+        await self.bus.publish_notice(
+            {"kind": "status", "meeting_id": meeting_id, "status": status}
+        )
+        if status in CLOSING_STATUSES:
+            self._background(self._close_room(meeting_id))
+
+    async def _close_room(self, meeting_id: int) -> None:
+        # The meeting is over in the database; the room must follow even if its owner is
+        # being replaced right now: retry until it is closed or was never opened.
+        for attempt in range(20):
             try:
                 await self.submit(meeting_id, Close(), SYSTEM)
-            except (Rejected, RoomUnavailable) as exc:
-                log.info("room %s: not closed: %s", meeting_id, exc)
-        await self.bus.publish_status(meeting_id, status)
+                return
+            except Rejected:
+                return  # not open (nobody ever came), or closed already
+            except RoomUnavailable as exc:
+                log.warning("room %s: close failed (%s); retrying", meeting_id, exc)
+                await asyncio.sleep(min(30.0, 0.5 * 2**attempt))
 
-    def on_status_change(self, listener: Callable[[int, str], None]) -> None:
-        """Call ``listener(meeting_id, status)`` whenever any process changes a meeting."""
-        self._status_listeners.append(listener)
+    async def disconnect(
+        self,
+        *,
+        key: str | None = None,
+        session_id: int | None = None,
+        meeting_id: int | None = None,
+        reason: str = "access withdrawn",
+    ) -> None:
+        """Close, in every process, the sockets of a member (or of a sign-in session)."""
+        await self.bus.publish_notice(
+            {
+                "kind": "disconnect",
+                "key": key,
+                "session_id": session_id,
+                "meeting_id": meeting_id,
+                "reason": reason,
+            }
+        )
 
-    def _on_status(self, meeting_id: int, status: str) -> None:
-        for listener in self._status_listeners:
-            listener(meeting_id, status)
-        waiter = self._status.pop(meeting_id, None)
-        if waiter is not None:
-            waiter.set()
+    async def invitations_changed(self, meeting_id: int) -> None:
+        """Who may enter the meeting's room changed: every process forgets what it cached."""
+        await self.bus.publish_notice({"kind": "changed", "meeting_id": meeting_id})
 
-    async def status_change(self, meeting_id: int) -> None:
-        """Wait (in the lobby) until the meeting's status changes; callers bound the wait."""
-        await self._status.setdefault(meeting_id, asyncio.Event()).wait()
+    def on_meeting_change(self, listener: Callable[[int], None]) -> None:
+        """Call ``listener(meeting_id)`` whenever any process changes a meeting's status or
+        who may be in its room."""
+        self._meeting_listeners.append(listener)
+
+    def lobby_waiter(self, meeting_id: int) -> asyncio.Event:
+        """An event set at the meeting's next status change. Take it before reading the
+        status, so a change between the read and the wait is not missed."""
+        return self._lobby.setdefault(meeting_id, asyncio.Event())
+
+    def _on_notice(self, notice: dict[str, Any]) -> None:
+        kind = notice.get("kind")
+        if notice.get("meeting_id") is not None and kind in ("status", "disconnect", "changed"):
+            for listener in self._meeting_listeners:
+                listener(notice["meeting_id"])
+        if kind == "status":
+            waiter = self._lobby.pop(notice["meeting_id"], None)
+            if waiter is not None:
+                waiter.set()
+        elif kind == "disconnect":
+            self._disconnect_local(notice)
+        elif kind == "seq":
+            for conn in self.connections.get(notice["meeting_id"], {}).values():
+                conn.catch_up(notice["seq"])
+
+    def _disconnect_local(self, notice: dict[str, Any]) -> None:
+        for meeting_id, conn, who in list(self._sessions.values()):
+            if notice.get("meeting_id") not in (None, meeting_id):
+                continue
+            if (notice.get("key") and who.key == notice["key"]) or (
+                notice.get("session_id") and who.session_id == notice["session_id"]
+            ):
+                conn.control(messages.error("disconnected", notice.get("reason", "")))
+                conn.finish(notice.get("reason", ""), code=4403)

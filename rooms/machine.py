@@ -22,6 +22,8 @@ class Actor:
 
 
 SYSTEM = Actor("system", Role.SYSTEM)
+# One kiosk and a spare, a desk and a phone: more than this is a misbehaving client.
+MAX_CONNECTIONS_PER_MEMBER = 4
 
 
 class Rejected(Exception):
@@ -71,11 +73,17 @@ RoomCommand = m.Command | Open | Close | Join | Leave | ExpireFloor
 Draft = tuple[str, dict[str, Any]]
 
 
-def apply(state: RoomState, command: RoomCommand, actor: Actor, now: datetime) -> list[Event]:
+def apply(
+    state: RoomState,
+    command: RoomCommand,
+    actor: Actor,
+    now: datetime,
+    request_id: str | None = None,
+) -> list[Event]:
     """Decide, number and fold in: the events of ``command``, with ``state`` updated."""
     events = []
     for kind, data in decide(state, command, actor, now):
-        event = Event(state.seq + 1, kind, now, actor.key, data)
+        event = Event(state.seq + 1, kind, now, actor.key, data, request_id)
         evolve(state, event)
         events.append(event)
     return events
@@ -122,6 +130,11 @@ def _join(state: RoomState, c: Join, actor: Actor, now: datetime) -> list[Draft]
     member = state.members.get(c.key)
     if member is not None and c.conn in member.connections:
         return []
+    if member is not None and len(member.connections) >= MAX_CONNECTIONS_PER_MEMBER:
+        raise Rejected(
+            "too_many_connections",
+            f"already {len(member.connections)} connections; close one first",
+        )
     data = {
         "key": c.key,
         "kind": c.kind,
@@ -231,11 +244,9 @@ def _unmute(state: RoomState, c: m.Unmute, actor: Actor, now: datetime) -> list[
 
 def _mute_all(state: RoomState, c: m.MuteAll, actor: Actor, now: datetime) -> list[Draft]:
     _require(_is_chair(actor), "the chair")
-    holder = state.floor.key if state.floor else None
-    keys = sorted(
-        k for k, member in state.members.items() if member.role is Role.POINT and k != holder
-    )
-    return [("mute_all.on", {"keys": keys})]
+    # Which points it mutes follows from the state (see evolve): the event names none, so
+    # it tells points nothing about who else is present.
+    return [("mute_all.on", {})]
 
 
 def _unmute_all(state: RoomState, c: m.UnmuteAll, actor: Actor, now: datetime) -> list[Draft]:

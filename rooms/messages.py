@@ -185,6 +185,11 @@ COMMAND_TYPES = frozenset(
 MAX_FRAME_CHARS = 16_384
 
 
+def parse_command(data: dict[str, Any]) -> Command:
+    """A command from its JSON object (already validated once: forwarded between processes)."""
+    return _COMMAND.validate_python(data)
+
+
 def decode_command(text: str | bytes) -> Command:
     """Parse one client frame; ProtocolError says what is wrong with it."""
     if isinstance(text, bytes):

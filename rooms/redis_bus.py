@@ -22,20 +22,24 @@ import contextlib
 import json
 import logging
 import secrets
+import time
 from typing import Any
 
 import redis.asyncio as redis
 from redis.exceptions import RedisError
 
 from rooms import codec
-from rooms.bus import EventsHandler, ForwardHandler, StatusHandler, new_process_id
+from rooms.bus import EventsHandler, ForwardHandler, NoticeHandler, new_process_id
 from rooms.state import Event
 
 log = logging.getLogger(__name__)
 
 LEASE_MS = 3000
-ALIVE_MS = 5000
+# Shorter than a lease: a dead process counts as gone before its rooms are claimed, so the
+# claimer drops its connections.
+ALIVE_MS = 2500
 FORWARD_TIMEOUT_S = 5.0
+EPOCH_TTL_S = 7 * 24 * 3600
 
 # Renew only our own lease; re-take it if Redis lost it (a restart) and nobody else has.
 _RENEW = """
@@ -72,8 +76,9 @@ class RedisBus:
         self._owned: dict[int, str] = {}  # meeting id -> lease value
         self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._serving: set[asyncio.Task[None]] = set()
         self._on_events: EventsHandler | None = None
-        self._on_status: StatusHandler | None = None
+        self._on_notice: NoticeHandler | None = None
         self._on_forward: ForwardHandler | None = None
 
     # --- names --------------------------------------------------------------------------
@@ -86,8 +91,8 @@ class RedisBus:
         return self._key("events")
 
     @property
-    def _status_channel(self) -> str:
-        return self._key("status")
+    def _notice_channel(self) -> str:
+        return self._key("notices")
 
     def _inbox(self, proc_id: str) -> str:
         return self._key("proc", proc_id, "inbox")
@@ -100,9 +105,9 @@ class RedisBus:
         return self._redis
 
     async def start(
-        self, on_events: EventsHandler, on_status: StatusHandler, on_forward: ForwardHandler
+        self, on_events: EventsHandler, on_notice: NoticeHandler, on_forward: ForwardHandler
     ) -> None:
-        self._on_events, self._on_status, self._on_forward = on_events, on_status, on_forward
+        self._on_events, self._on_notice, self._on_forward = on_events, on_notice, on_forward
         self._redis = redis.Redis.from_url(self._url, decode_responses=True)
         await self._redis.ping()
         await self._heartbeat_once()
@@ -123,7 +128,7 @@ class RedisBus:
                 await task
         if self._redis is not None:
             with contextlib.suppress(RedisError):
-                await self._redis.delete(self._key("proc", self.proc_id, "alive"))
+                await self._redis.hdel(self._key("alive"), self.proc_id)
             await self._redis.aclose()
         for future in self._pending.values():
             future.cancel()
@@ -134,7 +139,7 @@ class RedisBus:
             pubsub = self.client.pubsub()
             try:
                 await pubsub.subscribe(
-                    self._events_channel, self._status_channel, self._inbox(self.proc_id)
+                    self._events_channel, self._notice_channel, self._inbox(self.proc_id)
                 )
                 subscribed.set()
                 async for message in pubsub.listen():
@@ -156,26 +161,32 @@ class RedisBus:
                 if message["from"] != self.proc_id and self._on_events is not None:
                     events = [codec.decode_event(e) for e in message["events"]]
                     self._on_events(message["meeting_id"], events)
-            elif channel == self._status_channel:
-                if self._on_status is not None:
-                    self._on_status(message["meeting_id"], message["status"])
+            elif channel == self._notice_channel:
+                if self._on_notice is not None:
+                    self._on_notice(message)
             elif "reply" in message:
                 future = self._pending.pop(message["correlation"], None)
                 if future is not None and not future.done():
                     future.set_result(message["reply"])
             else:
-                asyncio.get_running_loop().create_task(self._serve(message))
+                task = asyncio.get_running_loop().create_task(self._serve(message))
+                self._serving.add(task)
+                task.add_done_callback(self._serving.discard)
         except Exception:  # one bad message must not stop the listener
             log.exception("bus: could not handle a message on %s", channel)
 
     async def _serve(self, request: dict[str, Any]) -> None:
         assert self._on_forward is not None
-        reply = await self._on_forward(request["meeting_id"], request["payload"])
+        try:
+            reply = await self._on_forward(request["meeting_id"], request["payload"])
+        except Exception as exc:  # the sender must hear something, not wait for its timeout
+            log.exception("bus: forwarded command failed")
+            reply = {"unavailable": str(exc)}
         answer = {"correlation": request["correlation"], "reply": reply}
         await self.client.publish(self._inbox(request["from"]), json.dumps(answer))
 
     async def _heartbeat_once(self) -> None:
-        await self.client.set(self._key("proc", self.proc_id, "alive"), "1", px=ALIVE_MS)
+        await self.client.hset(self._key("alive"), self.proc_id, str(_now_ms()))
 
     async def _keep_alive(self) -> None:
         while True:
@@ -207,14 +218,15 @@ class RedisBus:
         }
         await self.client.publish(self._events_channel, json.dumps(message, ensure_ascii=False))
 
-    async def publish_status(self, meeting_id: int, status: str) -> None:
-        message = {"meeting_id": meeting_id, "status": status}
-        await self.client.publish(self._status_channel, json.dumps(message))
+    async def publish_notice(self, notice: dict[str, Any]) -> None:
+        await self.client.publish(self._notice_channel, json.dumps(notice, ensure_ascii=False))
 
     async def claim(self, meeting_id: int) -> bool:
         if meeting_id in self._owned:
             return True
-        epoch = await self.client.incr(self._key("room", meeting_id, "epoch"))
+        epoch_key = self._key("room", meeting_id, "epoch")
+        epoch = await self.client.incr(epoch_key)
+        await self.client.expire(epoch_key, EPOCH_TTL_S)
         value = f"{self.proc_id}:{epoch}"
         if await self.client.set(
             self._key("room", meeting_id, "owner"), value, nx=True, px=LEASE_MS
@@ -261,7 +273,13 @@ class RedisBus:
             self._pending.pop(correlation, None)
 
     async def live_processes(self) -> set[str]:
-        alive = set()
-        async for key in self.client.scan_iter(match=self._key("proc", "*", "alive")):
-            alive.add(key.split(":")[-2])
-        return alive
+        beats = {str(k): int(v) for k, v in (await self.client.hgetall(self._key("alive"))).items()}
+        oldest = _now_ms() - ALIVE_MS
+        gone = [proc for proc, at in beats.items() if at < oldest]
+        if gone:
+            await self.client.hdel(self._key("alive"), *gone)
+        return {proc for proc, at in beats.items() if at >= oldest}
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)

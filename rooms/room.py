@@ -12,10 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from sqlalchemy.exc import IntegrityError
 
 from rooms.machine import SYSTEM, Actor, ExpireFloor, Leave, Rejected, RoomCommand, apply
 from rooms.state import Event, RoomState, evolve, snapshot
@@ -30,6 +33,15 @@ class RoomUnavailable(Exception):
     """The room could not persist; the command did nothing. The client may retry."""
 
 
+class LostOwnership(RoomUnavailable):
+    """Another process wrote this room's log: this process must stop serving the room."""
+
+
+# Request ids of recent commands, to answer a retried command (forwarded again after a
+# timeout, or sent again after a failover) with its first outcome instead of running twice.
+REMEMBERED_REQUESTS = 4096
+
+
 @dataclass
 class Outcome:
     events: list[Event]
@@ -42,6 +54,7 @@ class _Pending:
     command: RoomCommand
     actor: Actor
     snapshot_for: Actor | None
+    request_id: str | None
     future: asyncio.Future[Outcome] = field(repr=False)
 
 
@@ -58,9 +71,12 @@ class Room:
         self.publish = publish
         self.clock = clock
         self.state = RoomState(meeting_id=meeting_id)
+        # Why the room stopped serving (its state could not be trusted), or None.
+        self.broken: str | None = None
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._floor_timer: asyncio.TimerHandle | None = None
+        self._requests: OrderedDict[str, list[Event]] = OrderedDict()
 
     async def load(self, live_connection: Callable[[str], bool]) -> None:
         """Rebuild from the log, then drop connections whose process is gone."""
@@ -72,22 +88,40 @@ class Room:
             for conn in member.connections
             if not live_connection(conn)
         ]
-        for key, conn in stale:
-            await self.submit(Leave(key, conn, reason="lost"), SYSTEM)
+        # Submitted together, so the room takes them in one batch (one transaction).
+        await asyncio.gather(
+            *(self.submit(Leave(key, conn, reason="lost"), SYSTEM) for key, conn in stale)
+        )
 
     async def _rebuild(self) -> None:
         state = RoomState(meeting_id=self.meeting_id)
+        requests: OrderedDict[str, list[Event]] = OrderedDict()
         for event in await self.store.since(self.meeting_id, 0):
             evolve(state, event)
+            if event.request_id:
+                requests.setdefault(event.request_id, []).append(event)
+        while len(requests) > REMEMBERED_REQUESTS:
+            requests.popitem(last=False)
         self.state = state
+        self._requests = requests
         self._arm_floor_timer()
 
     async def submit(
-        self, command: RoomCommand, actor: Actor, *, snapshot_for: Actor | None = None
+        self,
+        command: RoomCommand,
+        actor: Actor,
+        *,
+        snapshot_for: Actor | None = None,
+        request_id: str | None = None,
     ) -> Outcome:
-        """Run a command; with ``snapshot_for``, also the room as that member sees it after."""
+        """Run a command; with ``snapshot_for``, also the room as that member sees it after.
+
+        A ``request_id`` seen before is not run again: its first outcome is returned.
+        """
+        if self.broken is not None:
+            raise RoomUnavailable(self.broken)
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        await self._queue.put(_Pending(command, actor, snapshot_for, future))
+        await self._queue.put(_Pending(command, actor, snapshot_for, request_id, future))
         return await future
 
     async def stop(self) -> None:
@@ -97,6 +131,10 @@ class Room:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        while not self._queue.empty():
+            pending = self._queue.get_nowait()
+            if not pending.future.done():
+                pending.future.set_exception(RoomUnavailable("the room was unloaded"))
 
     async def _run(self) -> None:
         while True:
@@ -107,34 +145,63 @@ class Room:
                 await self._process(batch)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # keep the room alive; the batch is answered with the error
+            except Exception as exc:
                 log.exception("room %s: batch failed", self.meeting_id)
+                self._fail(batch, RoomUnavailable(str(exc)))
+            finally:
+                self._arm_floor_timer()
+
+    @staticmethod
+    def _fail(batch: list[_Pending], error: Exception) -> None:
+        for pending in batch:
+            if not pending.future.done():
+                pending.future.set_exception(error)
 
     async def _process(self, batch: list[_Pending]) -> None:
+        if self.broken is not None:
+            self._fail(batch, RoomUnavailable(self.broken))
+            return
         now = self.clock()
         results: list[tuple[_Pending, Outcome | Exception]] = []
         persisted: list[Event] = []
         for pending in batch:
+            known = self._requests.get(pending.request_id) if pending.request_id else None
+            if known is not None:
+                viewer = pending.snapshot_for
+                shot = snapshot(self.state, viewer.key, viewer.role) if viewer else None
+                seq = self.state.seq if viewer else known[-1].seq if known else self.state.seq
+                results.append((pending, Outcome(known, seq, shot)))
+                continue
             try:
-                events = apply(self.state, pending.command, pending.actor, now)
+                events = apply(self.state, pending.command, pending.actor, now, pending.request_id)
             except Rejected as rejected:
                 results.append((pending, rejected))
                 continue
             persisted += events
+            if pending.request_id:
+                self._remember(pending.request_id, events)
             viewer = pending.snapshot_for
             shot = snapshot(self.state, viewer.key, viewer.role) if viewer else None
             results.append((pending, Outcome(events, self.state.seq, shot)))
         try:
             await self.store.append(self.meeting_id, persisted)
+        except IntegrityError as exc:
+            # Someone else wrote these seqs: another process owns the room now.
+            self.broken = "another process owns this room"
+            log.warning("room %s: lost ownership (%s)", self.meeting_id, exc)
+            self._fail(batch, LostOwnership(self.broken))
+            return
         except Exception as exc:
             log.exception("room %s: could not persist %d events", self.meeting_id, len(persisted))
-            await self._rebuild()
-            for pending, _ in results:
-                if not pending.future.done():
-                    pending.future.set_exception(RoomUnavailable(str(exc)))
+            # The state ran ahead of the log: take it back from the log (before anyone hears
+            # back), or stop serving.
+            try:
+                await self._rebuild()
+            except Exception as rebuild_error:
+                self.broken = f"the event log cannot be read: {rebuild_error}"
+            self._fail(batch, RoomUnavailable(str(exc)))
             return
         if persisted:
-            self._arm_floor_timer()
             try:
                 await self.publish(self.meeting_id, persisted)
             except Exception:  # persisted, so nothing is lost: clients fill the gap
@@ -147,14 +214,20 @@ class Room:
             else:
                 pending.future.set_result(result)
 
+    def _remember(self, request_id: str, events: list[Event]) -> None:
+        self._requests[request_id] = events
+        if len(self._requests) > REMEMBERED_REQUESTS:
+            self._requests.popitem(last=False)
+
     def _arm_floor_timer(self) -> None:
         if self._floor_timer is not None:
             self._floor_timer.cancel()
             self._floor_timer = None
         floor = self.state.floor
-        if floor is None or floor.expires_at is None:
+        if floor is None or floor.expires_at is None or self.broken is not None:
             return
-        delay = max(0.0, (floor.expires_at - self.clock()).total_seconds())
+        # A little after the limit: an early tick would find the floor not yet expired.
+        delay = max(0.0, (floor.expires_at - self.clock()).total_seconds()) + 0.05
         loop = asyncio.get_running_loop()
         self._floor_timer = loop.call_later(delay, self._expire_floor)
 
@@ -165,4 +238,10 @@ class Room:
             except (Rejected, RoomUnavailable) as exc:
                 log.info("room %s: floor expiry not applied: %s", self.meeting_id, exc)
 
-        asyncio.get_running_loop().create_task(expire())
+        task = asyncio.get_running_loop().create_task(expire())
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+
+
+# Strong references to fire-and-forget tasks (the loop keeps only weak ones).
+_background: set[asyncio.Task[None]] = set()

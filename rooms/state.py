@@ -36,6 +36,8 @@ class Event:
     at: datetime
     actor: str | None
     data: dict[str, Any]
+    # The command that caused it, to recognise that command if it is sent again.
+    request_id: str | None = None
 
 
 @dataclass
@@ -187,7 +189,10 @@ def _unmuted(state: RoomState, event: Event) -> None:
 
 def _all_muted(state: RoomState, event: Event) -> None:
     state.mute_all = True
-    state.muted.update(event.data["keys"])
+    holder = state.floor.key if state.floor else None
+    state.muted.update(
+        k for k, member in state.members.items() if member.role is Role.POINT and k != holder
+    )
 
 
 def _all_unmuted(state: RoomState, _: Event) -> None:
@@ -315,7 +320,10 @@ def snapshot(
             {
                 "number": state.roll_call.number,
                 "opened_at": state.roll_call.opened_at.isoformat(),
-                "answers": dict(state.roll_call.answers),
+                # Who answered says who is present: the organizers see all, others their own.
+                "answers": {
+                    k: n for k, n in state.roll_call.answers.items() if everyone or k == viewer
+                },
             }
             if state.roll_call
             else None

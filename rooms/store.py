@@ -26,6 +26,7 @@ class EventStore:
                     at=e.at,
                     actor=e.actor,
                     data=e.data,
+                    request_id=e.request_id,
                 )
                 for e in events
             )
@@ -38,7 +39,7 @@ class EventStore:
             query = query.where(RoomEvent.seq <= upto)
         async with self.database.reader() as db:
             rows = (await db.execute(query.order_by(RoomEvent.seq))).scalars().all()
-        return [Event(r.seq, r.kind, r.at, r.actor, r.data) for r in rows]
+        return [Event(r.seq, r.kind, r.at, r.actor, r.data, r.request_id) for r in rows]
 
     async def last_seq(self, meeting_id: int) -> int:
         async with self.database.reader() as db:

@@ -30,9 +30,12 @@ class Admission:
 class AdmissionCache:
     def __init__(self) -> None:
         self._entries: dict[int, Admission] = {}
+        # Bumped by forget(): a read that started before a forget must not be stored after.
+        self._generation: dict[int, int] = {}
 
     def forget(self, meeting_id: int) -> None:
         self._entries.pop(meeting_id, None)
+        self._generation[meeting_id] = self._generation.get(meeting_id, 0) + 1
 
     async def get(self, db: AsyncSession, meeting_id: int) -> Admission | None:
         """The meeting with its invited point and user ids, or None if there is no such meeting."""
@@ -40,6 +43,7 @@ class AdmissionCache:
         entry = self._entries.get(meeting_id)
         if entry is not None and now - entry.read_at < ADMISSION_SECONDS:
             return entry
+        generation = self._generation.get(meeting_id, 0)
         meeting = await db.get(Meeting, meeting_id)
         if meeting is None:
             self.forget(meeting_id)
@@ -57,5 +61,6 @@ class AdmissionCache:
             elif user_id is not None:
                 users.add(user_id)
         entry = Admission(meeting, frozenset(points), frozenset(users), now)
-        self._entries[meeting_id] = entry
+        if self._generation.get(meeting_id, 0) == generation:
+            self._entries[meeting_id] = entry
         return entry

@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.hub = hub
         admissions = AdmissionCache()
         app.state.admissions = admissions
-        hub.on_status_change(lambda meeting_id, _status: admissions.forget(meeting_id))
+        hub.on_meeting_change(admissions.forget)
         try:
             await hub.start()
             async with (

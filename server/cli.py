@@ -35,7 +35,12 @@ T = TypeVar("T")
 DEMO_ACCOUNTS_FILE = "demo-accounts.txt"
 # Room sockets: the sans-I/O websockets implementation, no per-message deflate (measured
 # about twice as cheap per frame as the defaults; frames are small JSON).
-UVICORN_WS_OPTIONS: dict[str, Any] = {"ws": "websockets-sansio", "ws_per_message_deflate": False}
+UVICORN_WS_OPTIONS: dict[str, Any] = {
+    "ws": "websockets-sansio",
+    "ws_per_message_deflate": False,
+    # Commands are at most 16 KiB of text; a bigger frame is dropped by uvicorn, not parsed.
+    "ws_max_size": 65536,
+}
 
 
 def _run(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -124,7 +129,14 @@ def serve(host: str, port: int, workers: int) -> None:
 
         uvicorn.run(create_app(settings), host=host, port=port, **UVICORN_WS_OPTIONS)
     else:
-        uvicorn.run("server.app:create_app", factory=True, host=host, port=port, workers=workers)
+        uvicorn.run(
+            "server.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            **UVICORN_WS_OPTIONS,
+        )
 
 
 async def _is_empty(db: AsyncSession) -> bool:

@@ -9,6 +9,7 @@ from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
+from rooms.hub import Hub
 from server.db import Database
 from server.settings import Settings
 
@@ -34,7 +35,13 @@ async def write_session(request: HTTPConnection) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+def get_hub(request: HTTPConnection) -> Hub:
+    hub: Hub = request.app.state.hub
+    return hub
+
+
 AppSettings = Annotated[Settings, Depends(get_settings)]
+AppHub = Annotated[Hub, Depends(get_hub)]
 AppDatabase = Annotated[Database, Depends(get_database)]
 ReadDB = Annotated[AsyncSession, Depends(read_session)]
 WriteDB = Annotated[AsyncSession, Depends(write_session)]

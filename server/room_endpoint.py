@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import time
 from urllib.parse import urlsplit
 
@@ -44,9 +45,14 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_POLICY = 1008
+CLOSE_TRY_AGAIN = 1013
+RESUME_PATTERN = re.compile(r"[0-9]{1,10}")
+# Before the client has said who it is, it may send one small frame.
+MAX_AUTH_FRAME = 4096
 LOBBY_RECHECK_SECONDS = 30.0
 AUTH_TIMEOUT_SECONDS = 10.0
 WRITER_FLUSH_SECONDS = 5.0
+RECHECK_SECONDS = 30.0
 
 
 class Refused(Exception):
@@ -75,7 +81,7 @@ async def room_socket(websocket: WebSocket, meeting_id: int) -> None:
     presence: PresenceRecorder = websocket.app.state.presence
     if principal.is_point:
         presence.point_seen(principal.id)
-    await RoomSession(websocket, meeting, principal, who).run()
+    await RoomSession(websocket, meeting, principal, who, token).run()
 
 
 async def _refuse(websocket: WebSocket, refused: Refused) -> None:
@@ -116,9 +122,9 @@ async def _token(websocket: WebSocket) -> str:
         # Clients that cannot set headers send {"type": "auth", "token": ...} first.
         try:
             first = await asyncio.wait_for(websocket.receive_text(), AUTH_TIMEOUT_SECONDS)
-            frame = json.loads(first)
-            token = frame.get("token") if frame.get("type") == "auth" else None
-        except (TimeoutError, json.JSONDecodeError, AttributeError):
+            frame = json.loads(first) if len(first) <= MAX_AUTH_FRAME else None
+            token = frame.get("token") if frame and frame.get("type") == "auth" else None
+        except (TimeoutError, json.JSONDecodeError, AttributeError, KeyError):
             token = None
         if not isinstance(token, str) or not token:
             raise Refused(CLOSE_UNAUTHENTICATED, "not_authenticated", "send a token first")
@@ -177,9 +183,15 @@ class RoomSession:
     """One connected participant, from the lobby to the last frame."""
 
     def __init__(
-        self, websocket: WebSocket, meeting: Meeting, principal: Principal, who: Participant
+        self,
+        websocket: WebSocket,
+        meeting: Meeting,
+        principal: Principal,
+        who: Participant,
+        token: str,
     ) -> None:
         self.websocket = websocket
+        self._token = token
         self.meeting_id = meeting_id = meeting.id
         self.meeting: Meeting | None = meeting  # as read at the handshake; re-read after
         self.principal = principal
@@ -195,25 +207,45 @@ class RoomSession:
             send=websocket.send_text,
             close=self._close,
             fetch=lambda after, upto: self.hub.store.since(meeting_id, after, upto),
+            on_drop=self._dropped,
         )
         self.attached = False
-        resume = websocket.query_params.get("resume_from")
-        self.resume_from = int(resume) if resume and resume.isdigit() else None
+        self._attach: asyncio.Task[None] | None = None
+        self._reader: asyncio.Task[None] | None = None
+        resume = websocket.query_params.get("resume_from", "")
+        self.resume_from = int(resume) if RESUME_PATTERN.fullmatch(resume) else None
 
     async def _close(self, code: int, reason: str) -> None:
         if self.websocket.application_state == WebSocketState.CONNECTED:
             with contextlib.suppress(Exception):
                 await self.websocket.close(code, reason[:120])
 
+    def _dropped(self) -> None:
+        # Too slow to keep up: leave the room now; the close frame may never get through.
+        if self._reader is not None:
+            self._reader.cancel()
+
     async def run(self) -> None:
+        self.hub.register(self.meeting_id, self.conn, self.who)
         writer = asyncio.create_task(self.conn.run_writer(), name=f"writer-{self.conn.conn_id}")
         admit = asyncio.create_task(self._admit(), name=f"admit-{self.conn.conn_id}")
+        recheck = asyncio.create_task(self._recheck(), name=f"recheck-{self.conn.conn_id}")
+        self._reader = asyncio.create_task(self._read(), name=f"reader-{self.conn.conn_id}")
         try:
-            await self._read()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
         finally:
+            self.hub.unregister(self.conn)
+            recheck.cancel()
             admit.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await admit
+            # A join already on its way is let finish, so that it can be undone: otherwise
+            # the room would keep a member whose socket is gone.
+            if self._attach is not None:
+                with contextlib.suppress(Exception):
+                    await self._attach
+                    self.attached = True
             if self.attached:
                 await self.hub.detach(self.meeting_id, self.conn, self.who)
             self.conn.stop()
@@ -221,19 +253,25 @@ class RoomSession:
             # has stopped reading: then it is cut off.
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(writer, WRITER_FLUSH_SECONDS)
+            if not writer.done():
+                writer.cancel()
             await self._close(1000, "")
 
-    async def _status(self) -> Meeting | None:
+    async def _status(self, waiter: asyncio.Event) -> Meeting | None:
+        # The handshake's read (possibly a few seconds old) is trusted only if it says live;
+        # otherwise read again, after taking the waiter, so a start is never missed.
         if self.meeting is not None:
             meeting, self.meeting = self.meeting, None
-            return meeting
+            if meeting.status is MeetingStatus.LIVE:
+                return meeting
         async with self.database.reader() as db:
             return await db.get(Meeting, self.meeting_id)
 
     async def _admit(self) -> None:
         """Wait in the lobby until the meeting is live, then join the room."""
         while True:
-            meeting = await self._status()
+            waiter = self.hub.lobby_waiter(self.meeting_id)
+            meeting = await self._status(waiter)
             if meeting is None:
                 self.conn.finish("the meeting no longer exists")
                 return
@@ -247,18 +285,40 @@ class RoomSession:
                 return
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(LOBBY_RECHECK_SECONDS):
-                    await self.hub.status_change(self.meeting_id)
+                    await waiter.wait()
         self._mark_attended()
+        self._attach = asyncio.create_task(
+            self.hub.attach(self.meeting_id, self.conn, self.who, self.resume_from)
+        )
         try:
-            await self.hub.attach(self.meeting_id, self.conn, self.who, self.resume_from)
+            await asyncio.shield(self._attach)
         except Rejected as rejected:
+            self._attach = None
             self.conn.control(messages.error(rejected.code, rejected.message))
-            self.conn.finish(rejected.message)
+            self.conn.finish(rejected.message, CLOSE_POLICY)
             return
         except RoomUnavailable:
-            self.conn.finish("the room is unavailable; reconnect")
+            self._attach = None
+            self.conn.finish("the room is unavailable; reconnect", CLOSE_TRY_AGAIN)
             return
+        self._attach = None
         self.attached = True
+
+    async def _recheck(self) -> None:
+        """Every so often, check the socket may still be here: a session can expire, a token
+        be rotated (from the CLI too), an invitation be withdrawn, an account be disabled."""
+        while True:
+            await asyncio.sleep(RECHECK_SECONDS)
+            try:
+                async with self.database.reader() as db:
+                    principal = await _principal(self.websocket, db, self._token)
+                    await _participant(self.websocket, db, self.meeting_id, principal)
+            except Refused as refused:
+                self.conn.control(messages.error(refused.code, refused.message))
+                self.conn.finish(refused.message, refused.close_code)
+                return
+            except Exception:  # a database blip is not a reason to throw people out
+                log.warning("room %s: could not recheck %s", self.meeting_id, self.conn.conn_id)
 
     def _mark_attended(self) -> None:
         presence: PresenceRecorder = self.websocket.app.state.presence

@@ -34,11 +34,22 @@ class Socket:
         self.closed = (code, reason)
 
 
-def _connection(socket: Socket, log: list[Event], queue_frames: int = 8) -> Connection:
+def _connection(
+    socket: Socket, log: list[Event], queue_frames: int = 8, on_drop: object = None
+) -> Connection:
     async def fetch(after: int, upto: int) -> list[Event]:
         return [e for e in log if after < e.seq <= upto]
 
-    return Connection("proc.1", "p:2", Role.POINT, socket.send, socket.close, fetch, queue_frames)
+    return Connection(
+        "proc.1",
+        "p:2",
+        Role.POINT,
+        socket.send,
+        socket.close,
+        fetch,
+        queue_frames,
+        on_drop=on_drop,  # type: ignore[arg-type]
+    )
 
 
 def _item(event: Event) -> tuple[EventFrame, ...]:
@@ -85,15 +96,31 @@ async def test_private_events_advance_the_seq_without_being_sent() -> None:
     assert conn.last_seq == 3
 
 
-async def test_a_client_that_stops_reading_is_closed_not_waited_for() -> None:
+async def test_a_client_that_stops_reading_is_dropped_not_waited_for() -> None:
     socket = Socket()
     socket.stall = True
-    conn = _connection(socket, [], queue_frames=8)
+    dropped: list[str] = []
+    conn = _connection(socket, [], queue_frames=8, on_drop=lambda: dropped.append("now"))
     writer = asyncio.create_task(conn.run_writer())
     conn.start_after(0, [])
     for seq in range(1, 50):
         conn.events(_item(_event(seq)))  # never blocks the caller
     await asyncio.sleep(0)
     assert conn.dropped
-    assert socket.closed == (1013, "too slow to keep up; reconnect to resume")
+    # The session is told at once (to leave the room), once; later frames are not queued.
+    assert dropped == ["now"]
+    conn.events(_item(_event(60)))
+    assert dropped == ["now"]
     writer.cancel()
+
+
+async def test_a_seq_notice_fetches_what_was_missed_on_the_bus() -> None:
+    socket, log = Socket(), [_event(n) for n in range(1, 6)]
+    conn = _connection(socket, log)
+    writer = asyncio.create_task(conn.run_writer())
+    conn.start_after(2, [])
+    conn.catch_up(5)  # the owner says the room is at 5; nothing arrived on the bus
+    conn.catch_up(1)  # stale notices change nothing
+    conn.stop()
+    await writer
+    assert [f["seq"] for f in socket.sent] == [3, 4, 5]

@@ -298,3 +298,100 @@ async def test_attendance_report_from_the_room_log(live_province: Province) -> N
     assert sum(1 for r in rows if r[1] == str(point) and r[4] != "vắng mặt") == 2
     forbidden = await p.client.get(f"/api/meetings/{mid}/attendance", headers=await p.device(point))
     assert forbidden.status_code == 403
+
+
+async def test_sockets_closed_while_joining_leave_no_ghosts(live_province: Province) -> None:
+    from websockets.asyncio.client import connect
+
+    p = live_province
+    mid, (point, _) = await _live(p)
+    chair = await _joined(p, mid, p.auth("chair"))
+    token = (await p.device(point))["Authorization"].split()[1]
+    url = f"{p.ws_url}/ws/meetings/{mid}?token={token}"
+
+    async def flicker(delay: float) -> None:
+        ws = await connect(url)
+        await asyncio.sleep(delay)
+        await ws.close()
+
+    # Several at a time: a point may hold at most four sockets in the room.
+    for _wave in range(6):
+        await asyncio.gather(*(flicker(0.01 * i) for i in range(4)))
+    await asyncio.sleep(1)
+    fresh = await _joined(p, mid, p.auth("chair"))
+    keys = {m["key"] for m in fresh.frames[0]["snapshot"]["members"]}
+    assert keys == {f"u:{p.accounts['chair'].id}"}
+    for client in (chair, fresh):
+        await client.close()
+
+
+async def test_a_member_may_hold_only_a_few_sockets(live_province: Province) -> None:
+    p = live_province
+    mid, (point, _) = await _live(p)
+    device = await p.device(point)
+    held = [await _joined(p, mid, device) for _ in range(4)]
+    extra = await _open(p, mid, device)
+    error = await extra.wait_for(lambda f: f["type"] == "error")
+    assert error["code"] == "too_many_connections"
+    assert (await extra.wait_closed())[0] == 1008
+    for client in held:
+        await client.close()
+
+
+async def test_rotating_a_token_closes_its_sockets(live_province: Province) -> None:
+    p = live_province
+    mid, (point, _) = await _live(p)
+    kiosk = await _joined(p, mid, await p.device(point))
+    await p.client.post(f"/api/points/{point}/rotate-token", headers=p.auth("admin"))
+    error = await kiosk.wait_for(lambda f: f.get("code") == "disconnected")
+    assert "token" in error["message"]
+    assert (await kiosk.wait_closed())[0] == 4403
+
+
+async def test_withdrawing_an_invitation_closes_the_socket(live_province: Province) -> None:
+    p = live_province
+    mid, (point, _) = await _live(p)
+    kiosk = await _joined(p, mid, await p.device(point))
+    invitations = (
+        await p.client.get(f"/api/meetings/{mid}/invitations", headers=p.auth("secretary"))
+    ).json()["items"]
+    invitation = next(i for i in invitations if i["point_id"] == point)
+    await p.client.delete(
+        f"/api/meetings/{mid}/invitations/{invitation['id']}", headers=p.auth("secretary")
+    )
+    assert (await kiosk.wait_closed())[0] == 4403
+    again = await _open(p, mid, await p.device(point))
+    assert (await again.wait_for(lambda f: f["type"] == "error"))["code"] == "not_found"
+    await again.wait_closed()
+
+
+async def test_resuming_from_too_far_back_gets_a_fresh_snapshot(
+    live_province: Province, monkeypatch: Any
+) -> None:
+    from rooms import hub
+
+    p = live_province
+    monkeypatch.setattr(hub, "MAX_RESUME_EVENTS", 3)  # the live server runs in this process
+    mid, (point, _) = await _live(p)
+    chair = await _joined(p, mid, p.auth("chair"))
+    kiosk = await _joined(p, mid, await p.device(point))
+    start = kiosk.frames[0]["snapshot"]["seq"]
+    for n in range(5):
+        await chair.send("chat", text=f"tin {n}")
+    await kiosk.event("chat.sent", text="tin 4")
+    await kiosk.close()
+    back = await _joined(p, mid, await p.device(point), resume_from=start)
+    assert back.frames[0]["type"] == "welcome"
+    odd = await _joined(p, mid, p.auth("chair"), resume_from="²")
+    assert odd.frames[0]["type"] == "welcome"
+    for client in (chair, back, odd):
+        await client.close()
+
+
+async def test_a_huge_first_frame_is_not_parsed(live_province: Province) -> None:
+    p = live_province
+    mid, _ = await _live(p)
+    client = await _open(p, mid, {})
+    await client.send_raw('{"type": "auth", "token": "' + "x" * 200_000 + '"}')
+    code, _ = await client.wait_closed()
+    assert code in (1009, 4401)  # too big for the socket, or refused as no token

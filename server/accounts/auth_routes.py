@@ -21,7 +21,7 @@ from server.accounts.schemas import (
 from server.accounts.signin import check_password, policy_from
 from server.auth import CSRF_COOKIE, SESSION_COOKIE, CurrentPrincipal, UserPrincipal
 from server.db import utcnow
-from server.deps import AppDatabase, AppSettings, ReadDB, WriteDB
+from server.deps import AppDatabase, AppHub, AppSettings, ReadDB, WriteDB
 from server.network.service import get_point, point_by_device_token, point_out
 from server.problems import Problem
 from server.sessions import IssuedSession, open_session, revoke_session
@@ -121,11 +121,12 @@ async def point_login(
 
 
 @router.post("/auth/logout", status_code=204, summary="End this session")
-async def logout(principal: CurrentPrincipal, db: WriteDB) -> Response:
+async def logout(principal: CurrentPrincipal, db: WriteDB, hub: AppHub) -> Response:
     # A device token is not a session: it ends only by rotation (admin).
     if principal.session_id is not None:
         await revoke_session(db, principal.session_id)
         await db.commit()
+        await hub.disconnect(session_id=principal.session_id, reason="signed out")
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE)
     response.delete_cookie(CSRF_COOKIE)
@@ -146,7 +147,11 @@ async def me(principal: CurrentPrincipal, db: ReadDB, settings: AppSettings) -> 
 
 @router.post("/me/password", status_code=204, summary="Change my password")
 async def change_password(
-    body: PasswordChange, principal: UserPrincipal, database: AppDatabase, settings: AppSettings
+    body: PasswordChange,
+    principal: UserPrincipal,
+    database: AppDatabase,
+    settings: AppSettings,
+    hub: AppHub,
 ) -> Response:
     # Guessing the current password with a stolen session is throttled like signing in.
     policy = policy_from(settings)
@@ -156,5 +161,6 @@ async def change_password(
     async with database.writer() as tx:
         await service.set_password(tx, await service.get_user(tx, user.id), body.new_password)
         await tx.commit()
+    await hub.disconnect(key=f"u:{user.id}", reason="the password changed")
     # Every session ends, this one too: the client signs in again with the new password.
     return Response(status_code=204)

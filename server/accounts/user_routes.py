@@ -9,7 +9,7 @@ from server.accounts import service
 from server.accounts.models import User
 from server.accounts.schemas import UserCreate, UserOut, UserPage, UserUpdate
 from server.auth import AdminPrincipal
-from server.deps import ReadDB, WriteDB
+from server.deps import AppHub, ReadDB, WriteDB
 from server.identity import Role
 from server.network.service import get_unit
 from server.problems import Problem
@@ -59,7 +59,7 @@ async def create_user(body: UserCreate, admin: AdminPrincipal, db: WriteDB) -> U
 
 @router.patch("/{user_id}", response_model=UserOut, summary="Change an account")
 async def update_user(
-    user_id: IdPath, body: UserUpdate, admin: AdminPrincipal, db: WriteDB
+    user_id: IdPath, body: UserUpdate, admin: AdminPrincipal, db: WriteDB, hub: AppHub
 ) -> UserOut:
     user = await service.get_user(db, user_id)
     changes = body.model_dump(exclude_unset=True)
@@ -86,6 +86,8 @@ async def update_user(
     if new:
         await audit.record(db, admin, "user.update", "user", user.id, before=old, after=new)
     await db.commit()
+    if body.active is False or body.password is not None:
+        await hub.disconnect(key=f"u:{user.id}", reason="the account's sign-in changed")
     return service.user_out(user)
 
 

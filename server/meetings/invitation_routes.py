@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from server.auth import CurrentPrincipal
-from server.deps import ReadDB, WriteDB
+from server.deps import AppHub, ReadDB, WriteDB
 from server.meetings import invitations, service
 from server.meetings.schemas import (
     Answer,
@@ -37,11 +37,13 @@ async def list_invitations(
     summary="Invite points (one by one or every point under a unit) and people by username",
 )
 async def invite(
-    meeting_id: IdPath, body: InviteRequest, principal: CurrentPrincipal, db: WriteDB
+    meeting_id: IdPath, body: InviteRequest, principal: CurrentPrincipal, db: WriteDB, hub: AppHub
 ) -> InviteResult:
     meeting = await service.get_meeting(db, meeting_id, principal, for_update=True)
     added, already, warnings = await invitations.invite(db, principal, meeting, body)
     await db.commit()
+    # New invitees may enter at once, without waiting for the admission cache to expire.
+    await hub.invitations_changed(meeting_id)
     return InviteResult(
         added=[invitations.invitation_out(i) for i in added],
         already_invited=already,
@@ -61,9 +63,14 @@ async def answer(
 
 @router.delete("/{invitation_id}", status_code=204, summary="Withdraw an invitation")
 async def remove(
-    meeting_id: IdPath, invitation_id: IdPath, principal: CurrentPrincipal, db: WriteDB
+    meeting_id: IdPath,
+    invitation_id: IdPath,
+    principal: CurrentPrincipal,
+    db: WriteDB,
+    hub: AppHub,
 ) -> Response:
     meeting = await service.get_meeting(db, meeting_id, principal, for_update=True)
-    await invitations.remove_invitation(db, principal, meeting, invitation_id)
+    removed = await invitations.remove_invitation(db, principal, meeting, invitation_id)
     await db.commit()
+    await hub.disconnect(key=removed, meeting_id=meeting_id, reason="the invitation was withdrawn")
     return Response(status_code=204)

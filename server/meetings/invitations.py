@@ -251,13 +251,15 @@ async def invite(
 
 async def remove_invitation(
     db: AsyncSession, principal: Principal, meeting: Meeting, invitation_id: int
-) -> None:
+) -> str:
+    """Withdraw an invitation; returns the invitee's room key ("p:12", "u:3")."""
     require_organizer(meeting, principal)
     require_status(meeting, OPEN_STATUSES, "remove an invitation")
     invitation = await db.get(Invitation, invitation_id)
     if invitation is None or invitation.meeting_id != meeting.id:
         raise not_found(f"invitation {invitation_id}")
     before = {"point_id": invitation.point_id, "user_id": invitation.user_id}
+    key = f"p:{invitation.point_id}" if invitation.point_id else f"u:{invitation.user_id}"
     await db.delete(invitation)
     await db.flush()
     await audit.record(
@@ -269,6 +271,7 @@ async def remove_invitation(
         meeting_id=meeting.id,
         before=before,
     )
+    return key
 
 
 async def own_invitation(db: AsyncSession, principal: Principal, meeting: Meeting) -> Invitation:

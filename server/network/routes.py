@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from server import audit
 from server.auth import AdminPrincipal, PointPrincipal, UserPrincipal, require_roles
 from server.db import utcnow
-from server.deps import AppSettings, ReadDB, WriteDB
+from server.deps import AppHub, AppSettings, ReadDB, WriteDB
 from server.identity import Principal, Role
 from server.network import service
 from server.network.models import ConferencePoint, Unit
@@ -145,7 +145,12 @@ async def create_point(
 
 @router.patch("/points/{point_id}", response_model=PointOut, summary="Change a conference point")
 async def update_point(
-    point_id: IdPath, body: PointUpdate, admin: AdminPrincipal, db: WriteDB, settings: AppSettings
+    point_id: IdPath,
+    body: PointUpdate,
+    admin: AdminPrincipal,
+    db: WriteDB,
+    settings: AppSettings,
+    hub: AppHub,
 ) -> PointOut:
     point = await service.get_point(db, point_id)
     before = _point_fields(point)
@@ -161,11 +166,15 @@ async def update_point(
     if new:
         await audit.record(db, admin, "point.update", "point", point.id, before=old, after=new)
     await db.commit()
+    if body.enabled is False:
+        await hub.disconnect(key=f"p:{point.id}", reason="the point was disabled")
     return service.point_out(point, utcnow(), settings.point_online_seconds)
 
 
 @router.delete("/points/{point_id}", status_code=204, summary="Remove a conference point")
-async def delete_point(point_id: IdPath, admin: AdminPrincipal, db: WriteDB) -> Response:
+async def delete_point(
+    point_id: IdPath, admin: AdminPrincipal, db: WriteDB, hub: AppHub
+) -> Response:
     point = await service.get_point(db, point_id)
     before = _point_fields(point)
     await db.delete(point)
@@ -177,6 +186,7 @@ async def delete_point(point_id: IdPath, admin: AdminPrincipal, db: WriteDB) -> 
         raise Problem(
             409, "point_in_use", "the point has meetings on record; disable it instead"
         ) from exc
+    await hub.disconnect(key=f"p:{point_id}", reason="the point was removed")
     return Response(status_code=204)
 
 
@@ -186,12 +196,13 @@ async def delete_point(point_id: IdPath, admin: AdminPrincipal, db: WriteDB) -> 
     summary="Issue a new device token; the old one stops working at once",
 )
 async def rotate_token(
-    point_id: IdPath, admin: AdminPrincipal, db: WriteDB, settings: AppSettings
+    point_id: IdPath, admin: AdminPrincipal, db: WriteDB, settings: AppSettings, hub: AppHub
 ) -> PointWithToken:
     point = await service.get_point(db, point_id)
     token = await service.rotate_token(db, point)
     await audit.record(db, admin, "point.rotate_token", "point", point.id)
     await db.commit()
+    await hub.disconnect(key=f"p:{point.id}", reason="the device token was replaced")
     return PointWithToken(
         point=service.point_out(point, utcnow(), settings.point_online_seconds),
         device_token=token,

@@ -102,8 +102,11 @@ class RoomModel {
         this.setMuted(data.key, false);
         break;
       case "mute_all.on":
+        // Every point but the floor holder (the server works it out the same way).
         this.muteAll = true;
-        for (const key of data.keys) this.setMuted(key, true);
+        for (const m of this.members.values())
+          if (m.kind === "point" && m.key !== this.floor?.key) this.setMuted(m.key, true);
+        if (this.you?.role === "point" && this.you.key !== this.floor?.key) this.you.muted = true;
         break;
       case "mute_all.off":
         this.muteAll = false;

@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("at", server.db.UTCDateTime(), nullable=False),
         sa.Column("actor", sa.String(length=40), nullable=True),
         sa.Column("data", sa.JSON(), nullable=False),
+        sa.Column("request_id", sa.String(length=40), nullable=True),
         sa.PrimaryKeyConstraint("meeting_id", "seq", name=op.f("pk_room_events")),
     )
     # ### end Alembic commands ###
