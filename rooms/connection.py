@@ -80,6 +80,8 @@ class Connection:
         # None until the client has its snapshot or backlog; events wait in _held until then.
         self.last_seq: int | None = None
         self._held: list[Outgoing] = []
+        # The highest seq handed to this connection (sent or still queued).
+        self._seen_seq = 0
         self.dropped = False
         # Told when the connection is dropped for being too slow: its session must end now,
         # not when a close frame finally gets through the stalled socket.
@@ -89,6 +91,8 @@ class Connection:
         """Queue an item without waiting; a full queue closes the connection."""
         if self.dropped:
             return
+        if item.events:
+            self._seen_seq = max(self._seen_seq, item.events[-1].seq)
         if item.events and self.last_seq is None:
             self._held.append(item)
             return
@@ -104,8 +108,9 @@ class Connection:
         self.deliver(Outgoing(events=events))
 
     def catch_up(self, seq: int) -> None:
-        """The room has reached ``seq``: anything this client missed is fetched and sent."""
-        if self.last_seq is not None and seq > self.last_seq:
+        """The room has published up to ``seq``: if this connection was never handed that
+        far (events lost on the bus), what it missed is fetched and sent."""
+        if self.last_seq is not None and seq > max(self.last_seq, self._seen_seq):
             self.deliver(Outgoing(catch_up=seq))
 
     def control(self, frame: str) -> None:

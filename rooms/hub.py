@@ -225,10 +225,10 @@ class Hub:
         while True:
             await asyncio.sleep(SEQ_NOTICE_SECONDS)
             for meeting_id, room in list(self.rooms.items()):
-                if room.state.seq and room.broken is None:
+                if room.published_seq and room.broken is None:
                     with contextlib.suppress(Exception):
                         await self.bus.publish_notice(
-                            {"kind": "seq", "meeting_id": meeting_id, "seq": room.state.seq}
+                            {"kind": "seq", "meeting_id": meeting_id, "seq": room.published_seq}
                         )
 
     # --- connections ------------------------------------------------------------------

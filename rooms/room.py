@@ -71,6 +71,8 @@ class Room:
         self.publish = publish
         self.clock = clock
         self.state = RoomState(meeting_id=meeting_id)
+        # The last seq published (the state runs ahead while a batch is being persisted).
+        self.published_seq = 0
         # Why the room stopped serving (its state could not be trusted), or None.
         self.broken: str | None = None
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
@@ -103,6 +105,7 @@ class Room:
         while len(requests) > REMEMBERED_REQUESTS:
             requests.popitem(last=False)
         self.state = state
+        self.published_seq = state.seq
         self._requests = requests
         self._arm_floor_timer()
 
@@ -206,6 +209,7 @@ class Room:
                 await self.publish(self.meeting_id, persisted)
             except Exception:  # persisted, so nothing is lost: clients fill the gap
                 log.exception("room %s: could not publish events", self.meeting_id)
+            self.published_seq = persisted[-1].seq
         for pending, result in results:
             if pending.future.done():
                 continue

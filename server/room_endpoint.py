@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import random
 import re
 import time
 from urllib.parse import urlsplit
@@ -52,7 +53,9 @@ MAX_AUTH_FRAME = 4096
 LOBBY_RECHECK_SECONDS = 30.0
 AUTH_TIMEOUT_SECONDS = 10.0
 WRITER_FLUSH_SECONDS = 5.0
-RECHECK_SECONDS = 30.0
+# Re-checking a socket costs a token lookup; spread over time (a join storm must not become
+# a recheck storm a minute later), it is a few queries a second for 1,000 sockets.
+RECHECK_SECONDS = 120.0
 
 
 class Refused(Exception):
@@ -307,8 +310,8 @@ class RoomSession:
     async def _recheck(self) -> None:
         """Every so often, check the socket may still be here: a session can expire, a token
         be rotated (from the CLI too), an invitation be withdrawn, an account be disabled."""
+        await asyncio.sleep(random.uniform(0.2, 1.0) * RECHECK_SECONDS)
         while True:
-            await asyncio.sleep(RECHECK_SECONDS)
             try:
                 async with self.database.reader() as db:
                     principal = await _principal(self.websocket, db, self._token)
@@ -319,6 +322,7 @@ class RoomSession:
                 return
             except Exception:  # a database blip is not a reason to throw people out
                 log.warning("room %s: could not recheck %s", self.meeting_id, self.conn.conn_id)
+            await asyncio.sleep(RECHECK_SECONDS)
 
     def _mark_attended(self) -> None:
         presence: PresenceRecorder = self.websocket.app.state.presence
