@@ -79,6 +79,8 @@ class Hub:
         self._ids = itertools.count(1)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._announcer: asyncio.Task[None] | None = None
+        # What other processes last said about their points in rooms: proc -> (when, points).
+        self._presence: dict[str, tuple[float, dict[int, int]]] = {}
 
     async def start(self) -> None:
         await self.bus.start(self._deliver, self._on_notice, self._on_forward)
@@ -99,6 +101,30 @@ class Hub:
         for task in list(self._tasks):
             task.cancel()
         await self.bus.stop()
+
+    def local_points(self) -> dict[int, int]:
+        """Points with a socket in a live room of this process: point id -> meeting id."""
+        found: dict[int, int] = {}
+        for meeting_id, conns in self.connections.items():
+            for conn_id in conns:
+                session = self._sessions.get(conn_id)
+                if session is not None and session[2].kind == "point":
+                    found[session[2].id] = meeting_id
+        return found
+
+    def points_in_meetings(self) -> dict[int, int]:
+        """Points in a live room in any process (as each process last said): id -> meeting."""
+        now = asyncio.get_running_loop().time()
+        merged: dict[int, int] = {}
+        for proc, (at, points) in list(self._presence.items()):
+            if proc == self.bus.proc_id:
+                continue
+            if now - at > 3 * SEQ_NOTICE_SECONDS:
+                del self._presence[proc]
+                continue
+            merged.update(points)
+        merged.update(self.local_points())
+        return merged
 
     def new_conn_id(self) -> str:
         return f"{self.bus.proc_id}.{next(self._ids)}"
@@ -224,6 +250,14 @@ class Hub:
     async def _announce_seqs(self) -> None:
         while True:
             await asyncio.sleep(SEQ_NOTICE_SECONDS)
+            with contextlib.suppress(Exception):
+                await self.bus.publish_notice(
+                    {
+                        "kind": "presence",
+                        "proc": self.bus.proc_id,
+                        "points": {str(k): v for k, v in self.local_points().items()},
+                    }
+                )
             for meeting_id, room in list(self.rooms.items()):
                 if room.published_seq and room.broken is None:
                     with contextlib.suppress(Exception):
@@ -350,6 +384,9 @@ class Hub:
                 waiter.set()
         elif kind == "disconnect":
             self._disconnect_local(notice)
+        elif kind == "presence":
+            points = {int(k): int(v) for k, v in notice["points"].items()}
+            self._presence[notice["proc"]] = (asyncio.get_running_loop().time(), points)
         elif kind == "seq":
             for conn in self.connections.get(notice["meeting_id"], {}).values():
                 conn.catch_up(notice["seq"])

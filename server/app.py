@@ -25,6 +25,7 @@ from server.meetings.calendar_routes import router as calendar_router
 from server.meetings.invitation_routes import router as invitations_router
 from server.meetings.routes import router as meetings_router
 from server.migrate import current_revision, head_revision
+from server.network.monitor import NetworkMonitor
 from server.network.routes import router as network_router
 from server.presence import PresenceRecorder
 from server.room_endpoint import router as room_router
@@ -55,11 +56,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         admissions = AdmissionCache()
         app.state.admissions = admissions
         hub.on_meeting_change(admissions.forget)
+        app.state.network_monitor = NetworkMonitor(
+            db, settings.point_online_seconds, hub.points_in_meetings
+        )
         try:
             await hub.start()
             async with (
                 housekeeping.running(db, settings),
-                PresenceRecorder(db).running() as presence,
+                PresenceRecorder(db, hub.local_points).running() as presence,
             ):
                 app.state.presence = presence
                 yield
@@ -104,15 +108,17 @@ def _serve_client(app: FastAPI, settings: Settings) -> None:
     if not static_dir.is_dir():
         log.warning("no web client: %s is not a directory", static_dir)
         return
-    index = static_dir / "index.html"
+    shell = static_dir / "app.html"
     room = static_dir / "room.html"
     # Pages are revalidated each time (they name the scripts); scripts and styles too, for
     # now: without a build step their names carry no version to cache them by.
     no_cache = {"Cache-Control": "no-cache"}
 
-    @app.get("/", include_in_schema=False)
-    async def client_page() -> FileResponse:
-        return FileResponse(index, headers=no_cache)
+    # The pages of the client's own router: each answers with the same shell page.
+    for path in ("/", "/signin", "/kiosk", "/network", "/meetings/new", "/meetings/{meeting_id}"):
+        app.add_api_route(
+            path, lambda: FileResponse(shell, headers=no_cache), include_in_schema=False
+        )
 
     @app.get("/meetings/{meeting_id}/room", include_in_schema=False)
     async def room_page(meeting_id: int) -> FileResponse:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from sqlalchemy import update
@@ -22,11 +22,17 @@ from server.network.models import ConferencePoint
 log = logging.getLogger(__name__)
 
 FLUSH_SECONDS = 1.0
+# Points connected to a room show signs of life on their own only at connect: note them
+# as seen this often while they stay.
+CONNECTED_SEEN_SECONDS = 30.0
 
 
 class PresenceRecorder:
-    def __init__(self, database: Database) -> None:
+    def __init__(
+        self, database: Database, connected_points: Callable[[], dict[int, int]] | None = None
+    ) -> None:
         self.database = database
+        self.connected_points = connected_points
         self._seen_points: set[int] = set()
         self._attended: set[tuple[int, str, int]] = set()  # (meeting, "point"|"user", id)
         self._flushed = asyncio.Event()
@@ -66,9 +72,15 @@ class PresenceRecorder:
             await db.commit()
 
     async def _loop(self, stop: asyncio.Event) -> None:
+        last_sweep = 0.0
+        loop = asyncio.get_running_loop()
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), FLUSH_SECONDS)
+            if self.connected_points and loop.time() - last_sweep >= CONNECTED_SEEN_SECONDS:
+                last_sweep = loop.time()
+                for point_id in self.connected_points():
+                    self.point_seen(point_id)
             try:
                 await self.flush()
             except Exception:  # keep recording; the next flush retries with new ids

@@ -281,6 +281,7 @@ async def live_province(live_server: LiveServer):  # type: ignore[no-untyped-def
         accounts = {r.value: await make_account(database, client, r.value, r) for r in Role}
         province = await make_province(database, client, accounts)
         province.ws_url = live_server.url.replace("http://", "ws://")
+        province.database_url = live_server.settings.database_url
         try:
             yield province
         finally:

@@ -22,6 +22,7 @@ class Province:
     accounts: dict[str, Account]
     units: dict[str, int]  # unit code -> id
     ws_url: str = ""  # the live server's ws:// base, for room tests
+    database_url: str = ""
 
     def auth(self, role: str) -> dict[str, str]:
         return self.accounts[role].auth

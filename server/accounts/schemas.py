@@ -60,6 +60,16 @@ class UserOut(BaseModel):
     created_at: datetime
 
 
+class DirectoryEntry(BaseModel):
+    """What organizers may see of a colleague: enough to pick them, nothing more."""
+
+    id: int
+    username: str
+    full_name: str
+    roles: list[Role]
+    unit: UnitRef | None
+
+
 class UserPage(BaseModel):
     items: list[UserOut]
     total: int

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
 
 from server import audit
 from server.accounts import service
 from server.accounts.models import User
-from server.accounts.schemas import UserCreate, UserOut, UserPage, UserUpdate
-from server.auth import AdminPrincipal
+from server.accounts.schemas import DirectoryEntry, UserCreate, UserOut, UserPage, UserUpdate
+from server.auth import AdminPrincipal, require_roles
 from server.deps import AppHub, ReadDB, WriteDB
-from server.identity import Role
-from server.network.service import get_unit
+from server.identity import Principal, Role
+from server.network.service import get_unit, unit_ref
 from server.problems import Problem
 from server.validation import IdPath, IdQuery, Limit, Offset, SearchQuery
 
@@ -32,6 +34,31 @@ async def list_users(
     where = service.UserFilter(role=role, unit_id=unit_id, q=q, active=active)
     users, total = await service.list_users(db, where, limit, offset)
     return UserPage(items=[service.user_out(u) for u in users], total=total)
+
+
+@router.get(
+    "/directory",
+    response_model=list[DirectoryEntry],
+    summary="Active people with a role, to pick a chair or a secretary (organizers)",
+)
+async def directory(
+    _: Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.SECRETARY, Role.CHAIR))],
+    db: ReadDB,
+    role: Role | None = None,
+    q: SearchQuery = None,
+) -> list[DirectoryEntry]:
+    where = service.UserFilter(role=role, q=q, active=True)
+    users, _total = await service.list_users(db, where, limit=500, offset=0)
+    return [
+        DirectoryEntry(
+            id=u.id,
+            username=u.username,
+            full_name=u.full_name,
+            roles=sorted(u.roles),
+            unit=unit_ref(u.unit) if u.unit else None,
+        )
+        for u in users
+    ]
 
 
 @router.get("/{user_id}", response_model=UserOut, summary="One account")

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+import segno
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import StreamingResponse
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
@@ -15,8 +20,10 @@ from server.deps import AppHub, AppSettings, ReadDB, WriteDB
 from server.identity import Principal, Role
 from server.network import service
 from server.network.models import ConferencePoint, Unit
+from server.network.monitor import NetworkMonitor
 from server.network.schemas import (
     Heartbeat,
+    KioskLink,
     PointCreate,
     PointOut,
     PointPage,
@@ -31,6 +38,8 @@ from server.problems import Problem
 from server.validation import IdPath, IdQuery, Limit, Offset, SearchQuery
 
 router = APIRouter(prefix="/api", tags=["network"])
+
+STREAM_KEEPALIVE_SECONDS = 15.0
 
 # Who may look at the whole network (the network page): the people who run meetings.
 NetworkViewer = Annotated[
@@ -99,6 +108,34 @@ async def list_points(
     now = utcnow()
     items = [service.point_out(p, now, settings.point_online_seconds) for p in points]
     return PointPage(items=items, total=total, online=online_count)
+
+
+@router.get(
+    "/points/stream",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+    summary="Server-sent events: every point's online and in-meeting state, then changes",
+)
+async def point_stream(_: NetworkViewer, request: Request) -> StreamingResponse:
+    monitor: NetworkMonitor = request.app.state.network_monitor
+
+    async def events() -> AsyncIterator[str]:
+        async with monitor.watch() as queue:
+            while True:
+                try:
+                    message = await asyncio.wait_for(queue.get(), STREAM_KEEPALIVE_SECONDS)
+                except TimeoutError:
+                    yield ": keep-alive\n\n"  # proxies close idle streams
+                    continue
+                if message is None:
+                    return  # too slow: the browser reconnects and gets a fresh snapshot
+                yield f"event: {message['kind']}\ndata: {json.dumps(message)}\n\n"
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
 
 
 @router.get("/points/me", response_model=PointOut, summary="The calling conference point")
@@ -216,3 +253,33 @@ def _point_fields(point: ConferencePoint) -> dict[str, object]:
         "location": point.location,
         "enabled": point.enabled,
     }
+
+
+@router.post(
+    "/points/{point_id}/kiosk-link",
+    response_model=KioskLink,
+    summary="A new device token as a sign-in link and QR code for the point's kiosk",
+)
+async def kiosk_link(
+    point_id: IdPath,
+    admin: AdminPrincipal,
+    db: WriteDB,
+    settings: AppSettings,
+    hub: AppHub,
+    request: Request,
+) -> KioskLink:
+    point = await service.get_point(db, point_id)
+    token = await service.rotate_token(db, point)
+    await audit.record(db, admin, "point.kiosk_link", "point", point.id)
+    await db.commit()
+    await hub.disconnect(key=f"p:{point.id}", reason="the device token was replaced")
+    base = settings.public_url or str(request.base_url).rstrip("/")
+    # The token rides in the fragment: browsers never send it to the server or its logs.
+    url = f"{base}/kiosk#token={token}"
+    qr = segno.make(url, error="m")
+    return KioskLink(
+        point=service.point_out(point, utcnow(), settings.point_online_seconds),
+        device_token=token,
+        url=url,
+        qr_svg=qr.svg_inline(scale=4, dark="#000", light="#fff"),
+    )

@@ -97,6 +97,13 @@ StatValue = (
 )
 
 
+class KioskLink(PointWithToken):
+    """A kiosk sign-in link (the device token in its fragment) and its QR code as SVG."""
+
+    url: str
+    qr_svg: str
+
+
 class Heartbeat(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -3,7 +3,7 @@
 // the last event it has.
 
 import { api, ApiError, signIn, signInKioskFromLink, signOut } from "./api.js";
-import { formatTime, language, problemText, setLanguage, t, translatePage } from "./i18n.js";
+import { formatTime, language, loadMessages, problemText, setLanguage, t, translatePage } from "./i18n.js";
 
 const ORGANIZERS = new Set(["chair", "secretary"]);
 const meetingId = Number(location.pathname.split("/")[2]);
@@ -547,6 +547,7 @@ async function start() {
 }
 
 async function main() {
+  await loadMessages();
   translatePage();
   $("#lang").textContent = t("lang.switch");
   wire();

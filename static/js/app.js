@@ -1,0 +1,136 @@
+// The client's shell: who is signed in, the navigation, and a small router over the
+// server's page paths (each answers with this same page).
+
+import { api, ApiError, signOut } from "./api.js";
+import { language, loadMessages, problemText, setLanguage, t, translatePage } from "./i18n.js";
+import { $, notify } from "./ui.js";
+
+const STAFF = new Set(["admin", "secretary", "chair", "operator"]);
+
+const routes = [
+  [/^\/signin$/, () => import("./pages/signin.js")],
+  [/^\/kiosk$/, () => import("./pages/kiosk.js")],
+  [/^\/$/, () => import("./pages/dashboard.js")],
+  [/^\/meetings\/new$/, () => import("./pages/new_meeting.js")],
+  [/^\/meetings\/(\d+)$/, () => import("./pages/meeting.js")],
+  [/^\/network$/, () => import("./pages/network.js")],
+];
+
+export const session = { me: null, zone: "Asia/Ho_Chi_Minh", lost: null };
+
+export function roles() {
+  return new Set(session.me?.kind === "user" ? session.me.user.roles : []);
+}
+
+export function isStaff() {
+  return [...roles()].some((role) => STAFF.has(role));
+}
+
+export function go(path) {
+  history.pushState(null, "", path);
+  route();
+}
+
+// Any API failure, in words; an expired session sends the user to sign in again.
+export function showError(error) {
+  if (error instanceof ApiError && error.status === 401) {
+    const next = encodeURIComponent(location.pathname);
+    history.replaceState(null, "", `/signin?reason=${error.code}&next=${next}`);
+    return route();
+  }
+  notify(error instanceof ApiError ? problemText(error.code, error.detail) : t("error.generic", { detail: String(error) }), "error");
+}
+
+async function whoAmI() {
+  try {
+    session.me = await api("/api/me");
+    session.lost = null;
+  } catch (error) {
+    session.me = null;
+    if (!(error instanceof ApiError && error.status === 401)) throw error;
+    // Why we are not signed in: expired or revoked sessions are said so on the sign-in page.
+    session.lost = error.code === "not_authenticated" ? null : error.code;
+  }
+}
+
+function drawChrome() {
+  const me = session.me;
+  $("#nav").hidden = !me;
+  $("#signout").hidden = !me;
+  $("#who").textContent = me ? (me.kind === "point" ? me.point.name : me.user.full_name) : "";
+  const mine = roles();
+  $("#nav-new").hidden = !(mine.has("secretary") || mine.has("admin"));
+  $("#nav-network").hidden = !isStaff();
+  $("#lang").textContent = t("lang.switch");
+}
+
+export async function route() {
+  const path = location.pathname;
+  const found = routes.find(([pattern]) => pattern.test(path));
+  const view = $("#view");
+  if (!found) {
+    view.replaceChildren();
+    return notify(problemText("not_found"), "error");
+  }
+  const publicPage = path === "/signin" || path === "/kiosk";
+  if (!publicPage && !session.me) {
+    const reason = session.lost ? `reason=${session.lost}&` : "";
+    history.replaceState(null, "", `/signin?${reason}next=${encodeURIComponent(path)}`);
+    return route();
+  }
+  drawChrome();
+  const page = await found[1]();
+  const match = path.match(found[0]);
+  view.replaceChildren();
+  try {
+    await page.render(view, { params: match.slice(1), query: new URLSearchParams(location.search) });
+  } catch (error) {
+    showError(error);
+  }
+  translatePage(view);
+  view.focus({ preventScroll: true });
+}
+
+export async function refreshSession() {
+  await whoAmI();
+  drawChrome();
+}
+
+async function main() {
+  await loadMessages();
+  translatePage();
+  try {
+    const config = await api("/api/client-config");
+    session.zone = config.timezone;
+  } catch {
+    // Keep the default zone.
+  }
+  try {
+    await whoAmI();
+  } catch (error) {
+    showError(error);
+  }
+  $("#lang").addEventListener("click", () => {
+    setLanguage(language() === "vi" ? "en" : "vi");
+    translatePage();
+    route();
+  });
+  $("#signout").addEventListener("click", async () => {
+    await signOut();
+    session.me = null;
+    history.replaceState(null, "", "/signin?reason=signed_out");
+    route();
+  });
+  // Links inside the app stay in the app (no reload); others (the room, .ics files) do not.
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest("a[href]");
+    if (!link || link.target || event.ctrlKey || event.metaKey || link.origin !== location.origin) return;
+    if (!routes.some(([pattern]) => pattern.test(link.pathname))) return;
+    event.preventDefault();
+    go(link.pathname + link.search);
+  });
+  window.addEventListener("popstate", route);
+  await route();
+}
+
+main();
