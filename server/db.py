@@ -107,7 +107,7 @@ class Database:
             event.listen(self.engine.sync_engine, "commit", self._transaction_ended)
             event.listen(self.engine.sync_engine, "rollback", self._transaction_ended)
             event.listen(self.engine.sync_engine.pool, "reset", self._connection_reset)
-            event.listen(self.engine.sync_engine.pool, "close", self._connection_reset)
+            event.listen(self.engine.sync_engine.pool, "close", self._connection_closed)
         else:
             # Recycled rather than pinged before every use: a ping is a round trip per request.
             self.engine = create_async_engine(url, pool_recycle=1800, **engine_kwargs)
@@ -140,8 +140,14 @@ class Database:
     def _transaction_ended(self, connection: Connection) -> None:
         self._release(connection.info)
 
-    def _connection_reset(self, _dbapi_connection: Any, record: Any, *_: Any) -> None:
-        self._release(record.info)
+    # SQLAlchemy tells listener signatures apart by their parameter names.
+    def _connection_reset(
+        self, dbapi_connection: Any, connection_record: Any, reset_state: Any
+    ) -> None:
+        self._release(connection_record.info)
+
+    def _connection_closed(self, dbapi_connection: Any, connection_record: Any) -> None:
+        self._release(connection_record.info)
 
     def _release(self, info: dict[Any, Any]) -> None:
         if info.pop(_HOLDS_WRITE_LOCK, False):

@@ -119,14 +119,18 @@ async def _throttle_row(tx: AsyncSession, username: str) -> LoginThrottle:
     # Create-if-missing, then lock the row: parallel attempts on one username queue here
     # (PostgreSQL row lock; SQLite writers are serialised by BEGIN IMMEDIATE).
     insert = sqlite_insert if tx.get_bind().dialect.name == "sqlite" else postgresql_insert
-    await tx.execute(
-        insert(LoginThrottle)
-        .values(username=username, failures=0, pending=0)
-        .on_conflict_do_nothing()
-    )
-    row = await tx.get(LoginThrottle, username, with_for_update=True, populate_existing=True)
-    assert row is not None
-    return row
+    # A parallel sign-in that succeeds deletes the row while we wait for its lock: then
+    # the row is gone when we get it, and is created again.
+    for _ in range(5):
+        await tx.execute(
+            insert(LoginThrottle)
+            .values(username=username, failures=0, pending=0)
+            .on_conflict_do_nothing()
+        )
+        row = await tx.get(LoginThrottle, username, with_for_update=True, populate_existing=True)
+        if row is not None:
+            return row
+    raise RuntimeError(f"login throttle row for {username!r} keeps disappearing")
 
 
 def _record(row: LoginThrottle) -> FailureRecord:

@@ -88,7 +88,9 @@ export async function route() {
     showError(error);
   }
   translatePage(view);
-  view.focus({ preventScroll: true });
+  // A page may name the control to start in (sign-in: the username); else the view
+  // itself, so a screen reader starts reading the new page.
+  (view.querySelector("[autofocus]") || view).focus({ preventScroll: true });
 }
 
 export async function refreshSession() {

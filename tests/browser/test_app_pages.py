@@ -221,3 +221,47 @@ async def test_an_expired_session_asks_to_sign_in_again(
 
 def live_province_database_url(p: Province) -> str:
     return p.database_url
+
+
+async def _fits_width(page: Page) -> None:
+    overflow = await page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, f"{page.url} is {overflow}px wider than the screen"
+
+
+async def test_the_pages_fit_a_tablet_held_upright(
+    live_province: Province, browser: Any, artifacts: Path
+) -> None:
+    base = _base(live_province)
+    context = await browser.new_context(
+        viewport={"width": 768, "height": 1024}, has_touch=True, is_mobile=True
+    )
+    page = await context.new_page()
+    await _sign_in(page, base, "secretary")
+    await _fits_width(page)
+    for path, heading in (
+        ("/meetings/new", "Tạo cuộc họp mới"),
+        ("/network", "Mạng điểm cầu"),
+    ):
+        await page.goto(f"{base}{path}")
+        await expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+        await _fits_width(page)
+    await page.screenshot(path=artifacts / "network-tablet.png", full_page=False)
+    await context.close()
+
+
+async def test_sign_in_works_from_the_keyboard_alone(live_province: Province, browser: Any) -> None:
+    page = await _page(browser)
+    await page.goto(f"{_base(live_province)}/signin")
+    await expect(page.get_by_label("Tên đăng nhập")).to_be_visible()
+    active = "document.activeElement.name || document.activeElement.textContent.trim()"
+    # The page puts the cursor in the first field; Tab walks the form in reading order.
+    assert await page.evaluate(active) == "username"
+    await page.keyboard.type("secretary")
+    await page.keyboard.press("Tab")
+    assert await page.evaluate(active) == "password"
+    await page.keyboard.type(PASSWORD)
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("heading", name="Cuộc họp của tôi")).to_be_visible()
+    await page.context.close()

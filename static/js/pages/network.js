@@ -211,7 +211,8 @@ export async function render(view) {
   stream.addEventListener("snapshot", (event) => apply(JSON.parse(event.data).points));
   stream.addEventListener("change", (event) => apply(JSON.parse(event.data).points));
   stream.onopen = () => (live.textContent = `● ${t("net.live")}`);
-  stream.onerror = () => (live.textContent = "");
+  // EventSource reconnects by itself; say so meanwhile, so nobody trusts stale states.
+  stream.onerror = () => (live.textContent = `○ ${t("net.reconnecting")}`);
   // Leaving the page closes the stream.
   const stop = () => {
     stream.close();

@@ -6,7 +6,7 @@ import { el, field } from "../ui.js";
 const REASONS = { session_expired: "signin.expired", invalid_token: "signin.expired", signed_out: "signin.signed_out" };
 
 export async function render(view, { query }) {
-  const username = el("input", { name: "username", autocomplete: "username", required: true });
+  const username = el("input", { name: "username", autocomplete: "username", required: true, autofocus: true });
   const password = el("input", { name: "password", type: "password", autocomplete: "current-password", required: true });
   const message = el("p", { class: "error", role: "alert", id: "signin-error" });
   const reason = REASONS[query.get("reason")];
@@ -32,5 +32,4 @@ export async function render(view, { query }) {
     }
   });
   view.append(el("section", { class: "card narrow" }, el("h1", {}, t("signin.title")), form));
-  username.focus();
 }
