@@ -76,6 +76,7 @@ class Hub:
         self._claiming: dict[int, asyncio.Lock] = {}
         self._lobby: dict[int, asyncio.Event] = {}
         self._meeting_listeners: list[Callable[[int], None]] = []
+        self._event_listeners: list[Callable[[int, list[Event]], None]] = []
         self._ids = itertools.count(1)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._announcer: asyncio.Task[None] | None = None
@@ -306,7 +307,17 @@ class Hub:
     def _forget(self, meeting_id: int, conn: Connection) -> None:
         self.connections.get(meeting_id, {}).pop(conn.conn_id, None)
 
+    def on_events(self, listener: Callable[[int, list[Event]], None]) -> None:
+        """Call ``listener(meeting_id, events)`` with every batch of room events this
+        process receives (the media plane follows its rooms this way)."""
+        self._event_listeners.append(listener)
+
     def _deliver(self, meeting_id: int, events: list[Event]) -> None:
+        for listener in self._event_listeners:
+            try:
+                listener(meeting_id, events)
+            except Exception:
+                log.exception("room %s: an event listener failed", meeting_id)
         conns = self.connections.get(meeting_id)
         if not conns:
             return

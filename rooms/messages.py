@@ -158,6 +158,35 @@ class Chat(_Command):
     to: Literal["all", "organizers"] = "all"
 
 
+SdpText = Annotated[str, StringConstraints(min_length=10, max_length=60_000)]
+
+
+class Offer(_Command):
+    """Media: the client's SDP offer for its one peer connection (see docs/protocol.md for
+    the m-lines it must hold); acked with the server's answer and what each slot shows."""
+
+    type: Literal["offer"]
+    sdp: SdpText
+
+
+class Candidate(_Command):
+    """Media: one trickled ICE candidate of the client (a=candidate line)."""
+
+    type: Literal["candidate"]
+    candidate: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+    sdpMid: Annotated[str, StringConstraints(max_length=32)] | None = None
+    sdpMLineIndex: Annotated[int, Field(ge=0, le=64)] | None = None
+
+
+class Thumbnails(_Command):
+    """Media, chair and secretaries: which page of point thumbnails to receive."""
+
+    type: Literal["thumbnails"]
+    page: Annotated[int, Field(ge=0, le=1000)]
+
+
+MediaCommand = Offer | Candidate | Thumbnails
+
 Command = (
     Ping
     | RaiseHand
@@ -177,12 +206,17 @@ Command = (
     | AnswerRollCall
     | CloseRollCall
     | Chat
+    | Offer
+    | Candidate
+    | Thumbnails
 )
 _COMMAND = TypeAdapter(Annotated[Command, Field(discriminator="type")])
 COMMAND_TYPES = frozenset(
     cls.model_fields["type"].annotation.__args__[0] for cls in Command.__args__
 )
 MAX_FRAME_CHARS = 16_384
+# An SDP offer with a page of thumbnails is larger than any other command.
+MAX_OFFER_FRAME_CHARS = 61_440
 
 
 def parse_command(data: dict[str, Any]) -> Command:
@@ -194,7 +228,7 @@ def decode_command(text: str | bytes) -> Command:
     """Parse one client frame; ProtocolError says what is wrong with it."""
     if isinstance(text, bytes):
         raise ProtocolError("binary_frame", "send JSON text frames")
-    if len(text) > MAX_FRAME_CHARS:
+    if len(text) > MAX_OFFER_FRAME_CHARS:
         raise ProtocolError("frame_too_large", f"frames are at most {MAX_FRAME_CHARS} characters")
     try:
         raw = json.loads(text)
@@ -202,6 +236,8 @@ def decode_command(text: str | bytes) -> Command:
         raise ProtocolError("malformed_json", f"not JSON: {exc.msg}") from None
     if not isinstance(raw, dict):
         raise ProtocolError("malformed_command", "a command is a JSON object")
+    if len(text) > MAX_FRAME_CHARS and raw.get("type") != "offer":
+        raise ProtocolError("frame_too_large", f"frames are at most {MAX_FRAME_CHARS} characters")
     command_id = raw.get("id") if isinstance(raw.get("id"), str) else None
     if raw.get("v", VERSION) != VERSION:
         raise ProtocolError(
@@ -222,10 +258,11 @@ def _dumps(frame: dict[str, Any]) -> str:
     return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
 
 
-def ack(command_id: str, seq: int | None = None) -> str:
+def ack(command_id: str, seq: int | None = None, **result: Any) -> str:
     frame: dict[str, Any] = {"type": "ack", "id": command_id}
     if seq is not None:
         frame["seq"] = seq
+    frame.update(result)
     return _dumps(frame)
 
 

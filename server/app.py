@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
-from starlette.responses import FileResponse
+from starlette.responses import FileResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from rooms.hub import Hub
+from rooms.media.plane import MediaPlane
 from rooms.store import EventStore
 from server import __version__, housekeeping, problems
 from server.accounts.auth_routes import router as auth_router
@@ -20,6 +22,8 @@ from server.audit_routes import router as audit_router
 from server.body_limit import BodySizeLimit
 from server.db import Database, utcnow
 from server.health import router as health_router
+from server.media_ice import router as media_router
+from server.media_ice import server_ice_servers
 from server.meetings.attendance_routes import router as attendance_router
 from server.meetings.calendar_routes import router as calendar_router
 from server.meetings.invitation_routes import router as invitations_router
@@ -53,6 +57,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.db = db
         hub = Hub(EventStore(db), make_bus(settings), utcnow)
         app.state.hub = hub
+        media = (
+            MediaPlane(hub.store, server_ice_servers(settings)) if settings.media_enabled else None
+        )
+        app.state.media = media
+        if media is not None:
+            hub.on_events(media.on_events)
         admissions = AdmissionCache()
         app.state.admissions = admissions
         hub.on_meeting_change(admissions.forget)
@@ -68,6 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 app.state.presence = presence
                 yield
         finally:
+            if media is not None:
+                await media.close()
             await hub.stop()
             await db.dispose()
 
@@ -95,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         attendance_router,
         audit_router,
         room_router,
+        media_router,
     ):
         app.include_router(router)
     _serve_client(app, settings)
@@ -110,8 +123,9 @@ def _serve_client(app: FastAPI, settings: Settings) -> None:
         return
     shell = static_dir / "app.html"
     room = static_dir / "room.html"
-    # Pages are revalidated each time (they name the scripts); scripts and styles too, for
-    # now: without a build step their names carry no version to cache them by.
+    # Pages are revalidated each time (they name the scripts); scripts and styles too:
+    # without a build step their names carry no version to cache them by, and an ETag
+    # makes the revalidation a 304 with no body.
     no_cache = {"Cache-Control": "no-cache"}
 
     # The pages of the client's own router: each answers with the same shell page.
@@ -128,4 +142,14 @@ def _serve_client(app: FastAPI, settings: Settings) -> None:
     async def client_config() -> dict[str, str]:
         return {"timezone": settings.timezone, "version": __version__}
 
-    app.mount("/static", StaticFiles(directory=static_dir), name="static")
+    app.mount("/static", RevalidatedStaticFiles(directory=static_dir), name="static")
+
+
+class RevalidatedStaticFiles(StaticFiles):
+    """Static files a browser keeps but asks about again (ETag) before each use, so an
+    upgraded server never runs against yesterday's scripts."""
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["Cache-Control"] = "no-cache"
+        return response

@@ -25,6 +25,8 @@ from rooms import messages
 from rooms.connection import Connection
 from rooms.hub import Hub, Participant
 from rooms.machine import Rejected
+from rooms.media.plane import MediaPlane
+from rooms.media.room import MediaError
 from rooms.ratelimit import TokenBucket
 from rooms.room import RoomUnavailable
 from rooms.state import Role as RoomRole
@@ -249,6 +251,10 @@ class RoomSession:
                 with contextlib.suppress(Exception):
                     await self._attach
                     self.attached = True
+            media: MediaPlane | None = self.websocket.app.state.media
+            if media is not None:
+                with contextlib.suppress(Exception):
+                    await media.leave(self.meeting_id, self.conn.conn_id)
             if self.attached:
                 await self.hub.detach(self.meeting_id, self.conn, self.who)
             self.conn.stop()
@@ -366,6 +372,9 @@ class RoomSession:
                     messages.error("room_not_open", "wait for the chair to start", command.id)
                 )
             return
+        if isinstance(command, messages.MediaCommand):
+            await self._media(command)
+            return
         try:
             outcome = await self.hub.submit(self.meeting_id, command, self.who.actor)
         except Rejected as rejected:
@@ -377,3 +386,34 @@ class RoomSession:
             )
             return
         self.conn.control(messages.ack(command.id, outcome.seq if outcome.events else None))
+
+    async def _media(self, command: messages.MediaCommand) -> None:
+        """Signaling for the participant's peer connection: answered here, not by the room
+        (nothing in it changes the room's state)."""
+        media: MediaPlane | None = self.websocket.app.state.media
+        if media is None:
+            self.conn.control(
+                messages.error("media_disabled", "this server has no media plane", command.id)
+            )
+            return
+        conn_id = self.conn.conn_id
+        try:
+            if isinstance(command, messages.Offer):
+                result = await media.offer(
+                    self.meeting_id, conn_id, self.who.key, self.who.role, command.sdp
+                )
+            elif isinstance(command, messages.Candidate):
+                await media.candidate(
+                    self.meeting_id,
+                    conn_id,
+                    command.candidate,
+                    command.sdpMid,
+                    command.sdpMLineIndex,
+                )
+                result = {}
+            else:
+                result = {"slots": media.thumbnails(self.meeting_id, conn_id, command.page)}
+        except MediaError as refused:
+            self.conn.control(messages.error(refused.code, refused.message, command.id))
+            return
+        self.conn.control(messages.ack(command.id, **result))

@@ -36,6 +36,15 @@ class Settings(BaseSettings):
     # Room sockets: messages a client may send per second on average, and in a burst.
     ws_messages_per_second: float = Field(default=20, gt=0)
     ws_burst: int = Field(default=40, ge=1)
+    # Media: the server forwards audio and video (aiortc) unless turned off.
+    media_enabled: bool = True
+    # STUN/TURN server URLs for clients and the server's own peers, comma-separated,
+    # e.g. "stun:turn.tinh.gov.vn:3478,turn:turn.tinh.gov.vn:3478?transport=udp".
+    ice_servers: str = ""
+    # coturn's static-auth-secret: TURN credentials are derived from it, valid this long.
+    turn_secret: str = ""
+    turn_credential_seconds: int = Field(default=6 * 3600, ge=60)
+
     # The province's zone: calendars and the web client show times in it.
     timezone: str = "Asia/Ho_Chi_Minh"
     # The web client; the default is the source tree's static/ (installs are editable).
@@ -46,6 +55,14 @@ class Settings(BaseSettings):
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
 
+    @field_validator("ice_servers")
+    @classmethod
+    def _ice_urls(cls, value: str) -> str:
+        for url in filter(None, (part.strip() for part in value.split(","))):
+            if not url.startswith(("stun:", "turn:", "turns:")):
+                raise ValueError(f"an ICE server URL starts with stun:, turn: or turns:: {url!r}")
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -54,6 +71,10 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
+
+    @property
+    def ice_server_urls(self) -> list[str]:
+        return [part.strip() for part in self.ice_servers.split(",") if part.strip()]
 
     @property
     def is_sqlite(self) -> bool:

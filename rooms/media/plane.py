@@ -1,0 +1,145 @@
+"""This process's media: a MediaRoom per meeting with local participants, kept in step
+with the room's state.
+
+Each MediaRoom follows its meeting's events as the hub delivers them (folding them with
+``rooms.state.evolve`` into its own copy of the state), so it works the same whichever
+process owns the room. A gap in the events (a message lost on the bus) is healed by
+folding the persisted log again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from aiortc import RTCIceServer
+
+from rooms.media import aiortc_hooks
+from rooms.media.room import MediaError, MediaRoom
+from rooms.state import Event, Role, RoomState, evolve
+from rooms.store import EventStore
+
+log = logging.getLogger(__name__)
+
+
+class MediaPlane:
+    def __init__(self, store: EventStore, ice_servers: list[RTCIceServer] | None = None) -> None:
+        aiortc_hooks.check()
+        self.store = store
+        self.ice_servers = ice_servers or []
+        self.rooms: dict[int, MediaRoom] = {}
+        self._views: dict[int, RoomState] = {}
+        self._loading: dict[int, asyncio.Task[None]] = {}
+        self._pending: dict[int, list[Event]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # --- commands from a participant's socket ----------------------------------------
+
+    async def offer(
+        self, meeting_id: int, conn_id: str, member: str, role: Role, sdp: str
+    ) -> dict[str, Any]:
+        room = await self._room(meeting_id)
+        answer = await room.negotiate(conn_id, member, role, sdp)
+        return {"answer": {"type": "answer", "sdp": answer}, "slots": room.layout(conn_id)}
+
+    async def candidate(
+        self, meeting_id: int, conn_id: str, candidate: str, mid: str | None, index: int | None
+    ) -> None:
+        room = self.rooms.get(meeting_id)
+        if room is None:
+            raise MediaError("no_peer", "send an offer first")
+        await room.add_candidate(conn_id, candidate, mid, index)
+
+    def thumbnails(self, meeting_id: int, conn_id: str, page: int) -> dict[str, Any]:
+        room = self.rooms.get(meeting_id)
+        if room is None:
+            raise MediaError("no_thumbnails", "this connection receives no thumbnails")
+        return room.set_page(conn_id, page)
+
+    async def leave(self, meeting_id: int, conn_id: str) -> None:
+        room = self.rooms.get(meeting_id)
+        if room is None:
+            return
+        await room.drop(conn_id)
+        if not room.peers:
+            await self._close_room(meeting_id)
+
+    async def close(self) -> None:
+        for meeting_id in list(self.rooms):
+            await self._close_room(meeting_id)
+        for task in list(self._tasks):
+            task.cancel()
+
+    # --- following the room -----------------------------------------------------------
+
+    def on_events(self, meeting_id: int, events: list[Event]) -> None:
+        """The hub's listener: every event of every meeting delivered to this process."""
+        if meeting_id not in self._views:
+            return
+        if meeting_id in self._loading:
+            self._pending.setdefault(meeting_id, []).extend(events)
+            return
+        state = self._views[meeting_id]
+        for event in events:
+            if event.seq <= state.seq:
+                continue
+            if event.seq != state.seq + 1:
+                self._reload(meeting_id)
+                return
+            evolve(state, event)
+        self._publish_state(meeting_id)
+        if state.closed:
+            self._background(self._close_room(meeting_id))
+
+    async def _room(self, meeting_id: int) -> MediaRoom:
+        if meeting_id not in self._views:
+            self._views[meeting_id] = RoomState(meeting_id)
+            self.rooms[meeting_id] = MediaRoom(meeting_id, self.ice_servers)
+            self._reload(meeting_id)
+        loading = self._loading.get(meeting_id)
+        if loading is not None:
+            await asyncio.shield(loading)
+        room = self.rooms.get(meeting_id)
+        if room is None or room.state.closed:
+            raise MediaError("room_closed", "the meeting has ended")
+        return room
+
+    def _reload(self, meeting_id: int) -> None:
+        if meeting_id in self._loading:
+            return
+        self._pending[meeting_id] = []
+        task = asyncio.get_running_loop().create_task(self._fold(meeting_id))
+        self._loading[meeting_id] = task
+
+    async def _fold(self, meeting_id: int) -> None:
+        try:
+            state = RoomState(meeting_id)
+            for event in await self.store.since(meeting_id, 0):
+                evolve(state, event)
+            for event in self._pending.pop(meeting_id, []):
+                if event.seq == state.seq + 1:
+                    evolve(state, event)
+            self._views[meeting_id] = state
+        except Exception:
+            log.exception("media %s: could not read the room's events", meeting_id)
+        finally:
+            self._loading.pop(meeting_id, None)
+        self._publish_state(meeting_id)
+
+    def _publish_state(self, meeting_id: int) -> None:
+        room = self.rooms.get(meeting_id)
+        state = self._views.get(meeting_id)
+        if room is not None and state is not None:
+            room.update(state)
+
+    async def _close_room(self, meeting_id: int) -> None:
+        room = self.rooms.pop(meeting_id, None)
+        self._views.pop(meeting_id, None)
+        if room is not None:
+            await room.close()
+
+    def _background(self, coroutine: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

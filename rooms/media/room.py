@@ -1,0 +1,284 @@
+"""One meeting's media: a peer connection per participant's socket, and the slots between.
+
+Every participant's browser (or point agent) offers one ``RTCPeerConnection`` whose
+m-lines are, in order (``LAYOUT``; docs/protocol.md):
+
+    0 video  its camera out, the ``main`` slot's video in
+    1 audio  its microphone out, the ``main`` slot's audio in
+    2 video  the ``floor`` slot's video in
+    3 audio  the ``floor`` slot's audio in
+    4...     organizers only: one page of point thumbnails in (video)
+
+The server never decodes: each publisher's receivers are tapped for encoded frames
+(rooms/media/aiortc_hooks.py), which the slots hand to the subscribers' senders as
+packets. The room's state (who chairs, who has the floor, who is muted) decides what feeds
+each slot; a change moves sources without renegotiating anyone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from aiortc import (
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCRtpReceiver,
+    RTCSessionDescription,
+)
+from aiortc.sdp import candidate_from_sdp
+
+from rooms.media import aiortc_hooks, policy
+from rooms.media.slots import Frame, Outlet, Slot, is_keyframe
+from rooms.media.track import OutletTrack, packet
+from rooms.state import Role, RoomState
+
+log = logging.getLogger(__name__)
+
+# aiortc's default (balanced) loses every audio m-line after the second when bundling:
+# one transport for everything.
+MAX_BUNDLE = RTCBundlePolicy.MAX_BUNDLE
+
+LAYOUT: tuple[tuple[str, str], ...] = (
+    ("main", "video"),
+    ("main", "audio"),
+    ("floor", "video"),
+    ("floor", "audio"),
+)
+# A keyframe costs a publisher several times a normal frame: at most one per interval.
+KEYFRAME_INTERVAL_S = 0.5
+
+
+class MediaError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class KeyframeThrottle:
+    """At most one keyframe request per source per interval; one asked for inside the
+    interval is sent when it ends, never lost."""
+
+    def __init__(self, send: Callable[[str], None], interval: float = KEYFRAME_INTERVAL_S) -> None:
+        self._send = send
+        self._interval = interval
+        self._last: dict[str, float] = {}
+        self._pending: dict[str, asyncio.TimerHandle] = {}
+        self.sent = 0
+
+    def request(self, source: str) -> None:
+        now = time.monotonic()
+        wait = self._last.get(source, -1e9) + self._interval - now
+        if wait <= 0:
+            self._fire(source)
+        elif source not in self._pending:
+            loop = asyncio.get_running_loop()
+            self._pending[source] = loop.call_later(wait, self._fire, source)
+
+    def _fire(self, source: str) -> None:
+        self._pending.pop(source, None)
+        self._last[source] = time.monotonic()
+        self.sent += 1
+        self._send(source)
+
+    def close(self) -> None:
+        for handle in self._pending.values():
+            handle.cancel()
+        self._pending.clear()
+
+
+@dataclass
+class Peer:
+    conn_id: str
+    member: str
+    role: Role
+    pc: RTCPeerConnection
+    receivers: dict[str, RTCRtpReceiver] = field(default_factory=dict)
+    outlets: list[tuple[Slot, Outlet]] = field(default_factory=list)
+    thumbnails: list[Slot] = field(default_factory=list)
+    page: int = 0
+    frames_in: int = 0
+
+
+class MediaRoom:
+    def __init__(self, meeting_id: int, ice_servers: list[RTCIceServer] | None = None) -> None:
+        self.meeting_id = meeting_id
+        self.ice_servers = ice_servers or []
+        self.state = RoomState(meeting_id)
+        self.peers: dict[str, Peer] = {}
+        # The publishing connection of each member (its latest).
+        self.publishers: dict[str, Peer] = {}
+        self.keyframes = KeyframeThrottle(self._ask_for_keyframe)
+        self.slots = {
+            f"{name}.{kind}": Slot(
+                f"{name}.{kind}", kind == "video", self.keyframes.request, packet
+            )
+            for name, kind in LAYOUT
+        }
+
+    # --- signaling --------------------------------------------------------------------
+
+    async def negotiate(self, conn_id: str, member: str, role: Role, sdp: str) -> str:
+        """Answer a participant's offer; a second offer from the same socket replaces the
+        first peer connection."""
+        await self.drop(conn_id)
+        pc = RTCPeerConnection(
+            RTCConfiguration(iceServers=self.ice_servers, bundlePolicy=MAX_BUNDLE)
+        )
+        peer = Peer(conn_id, member, role, pc)
+        self.peers[conn_id] = peer
+        try:
+            await pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
+            self._wire(peer)
+            await pc.setLocalDescription(await pc.createAnswer())
+        except Exception as exc:
+            await self.drop(conn_id)
+            if isinstance(exc, MediaError):
+                raise
+            raise MediaError("bad_offer", f"the offer could not be answered: {exc}") from None
+
+        @pc.on("connectionstatechange")
+        async def on_state() -> None:
+            if pc.connectionState in ("failed", "closed") and self.peers.get(conn_id) is peer:
+                await self.drop(conn_id)
+
+        self.update(self.state)
+        return pc.localDescription.sdp
+
+    def _wire(self, peer: Peer) -> None:
+        transceivers = peer.pc.getTransceivers()
+        if len(transceivers) < len(LAYOUT):
+            raise MediaError("bad_offer", f"an offer has at least {len(LAYOUT)} m-lines")
+        wanted_thumbnails = len(transceivers) - len(LAYOUT)
+        if wanted_thumbnails and not policy.sees_thumbnails(peer.role):
+            raise MediaError("forbidden", "only the chair and secretaries receive thumbnails")
+        if wanted_thumbnails > policy.THUMBNAILS_PER_PAGE:
+            raise MediaError("bad_offer", f"at most {policy.THUMBNAILS_PER_PAGE} thumbnails")
+        for index, transceiver in enumerate(transceivers):
+            name, kind = LAYOUT[index] if index < len(LAYOUT) else (f"thumb{index - 4}", "video")
+            if transceiver.kind != kind:
+                raise MediaError("bad_offer", f"m-line {index} must be {kind}")
+            sends = aiortc_hooks.remote_sends(transceiver)
+            if name == "main" and sends:
+                receiver = transceiver.receiver
+                peer.receivers[kind] = receiver
+                aiortc_hooks.tap_encoded_frames(receiver, partial(self._ingest, peer, kind))
+            if name.startswith("thumb"):
+                slot = Slot(name, True, self.keyframes.request, packet)
+                peer.thumbnails.append(slot)
+            else:
+                slot = self.slots[f"{name}.{kind}"]
+            outlet = Outlet(peer.conn_id, kind == "video", member=peer.member)
+            peer.outlets.append((slot, outlet))
+            transceiver.sender.replaceTrack(OutletTrack(kind, outlet))
+            aiortc_hooks.on_keyframe_request(
+                transceiver.sender, partial(slot.keyframe_wanted, peer.conn_id)
+            )
+            transceiver.direction = "sendrecv" if sends else "sendonly"
+        if peer.receivers:
+            self.publishers[peer.member] = peer
+        for slot, outlet in peer.outlets:
+            slot.add(outlet)
+
+    async def add_candidate(
+        self, conn_id: str, candidate: str, mid: str | None, index: int | None
+    ) -> None:
+        peer = self.peers.get(conn_id)
+        if peer is None:
+            raise MediaError("no_peer", "send an offer first")
+        line = candidate.removeprefix("candidate:")
+        try:
+            parsed = candidate_from_sdp(line)
+        except (ValueError, IndexError):
+            raise MediaError("bad_candidate", "not an ICE candidate line") from None
+        parsed.sdpMid, parsed.sdpMLineIndex = mid, index
+        await peer.pc.addIceCandidate(parsed)
+
+    def set_page(self, conn_id: str, page: int) -> dict[str, Any]:
+        peer = self.peers.get(conn_id)
+        if peer is None or not peer.thumbnails:
+            raise MediaError("no_thumbnails", "this connection receives no thumbnails")
+        peer.page = max(0, min(page, policy.point_pages(self.state) - 1))
+        self._feed_thumbnails(peer)
+        return self.layout(conn_id)
+
+    def layout(self, conn_id: str) -> dict[str, Any]:
+        """What each received m-line shows now, for the client's labels."""
+        peer = self.peers.get(conn_id)
+        out: dict[str, Any] = {
+            "main": self.slots["main.video"].source,
+            "floor": self.slots["floor.video"].source,
+        }
+        if peer is not None and peer.thumbnails:
+            out["thumbnails"] = [slot.source for slot in peer.thumbnails]
+            out["page"] = peer.page
+            out["pages"] = policy.point_pages(self.state)
+        return out
+
+    async def drop(self, conn_id: str) -> None:
+        peer = self.peers.pop(conn_id, None)
+        if peer is None:
+            return
+        for slot, _ in peer.outlets:
+            if slot.outlets.get(conn_id) is not None:
+                slot.remove(conn_id)
+        if self.publishers.get(peer.member) is peer:
+            del self.publishers[peer.member]
+        with contextlib.suppress(Exception):
+            await peer.pc.close()
+
+    async def close(self) -> None:
+        for conn_id in list(self.peers):
+            await self.drop(conn_id)
+        self.keyframes.close()
+
+    # --- the room's state decides the sources ------------------------------------------
+
+    def update(self, state: RoomState) -> None:
+        self.state = state
+        chosen = policy.sources(state)
+        for kind in ("video", "audio"):
+            self.slots[f"main.{kind}"].set_source(chosen.main)
+            self.slots[f"floor.{kind}"].set_source(chosen.floor)
+        for peer in self.peers.values():
+            if peer.thumbnails:
+                self._feed_thumbnails(peer)
+
+    def _feed_thumbnails(self, peer: Peer) -> None:
+        keys = policy.thumbnail_page(self.state, peer.page, len(peer.thumbnails))
+        for index, slot in enumerate(peer.thumbnails):
+            slot.set_source(keys[index] if index < len(keys) else None)
+
+    # --- frames -------------------------------------------------------------------------
+
+    def _ingest(self, peer: Peer, kind: str, codec: Any, encoded: Any) -> None:
+        if self.publishers.get(peer.member) is not peer:
+            return  # an older connection of a member who has a newer one
+        peer.frames_in += 1
+        if kind == "audio" and not policy.audible(self.state, peer.member):
+            return
+        frame = Frame(
+            encoded.data, encoded.timestamp, codec.clockRate, is_keyframe(codec.name, encoded.data)
+        )
+        now = time.monotonic()
+        for name in ("main", "floor"):
+            self.slots[f"{name}.{kind}"].push(peer.member, frame, now)
+        if kind == "video":
+            for viewer in self.peers.values():
+                for slot in viewer.thumbnails:
+                    slot.push(peer.member, frame, now)
+
+    def _ask_for_keyframe(self, member: str) -> None:
+        peer = self.publishers.get(member)
+        receiver = peer.receivers.get("video") if peer else None
+        if receiver is not None:
+            aiortc_hooks.request_keyframe(receiver)

@@ -1,0 +1,200 @@
+"""The media plane with real aiortc peers against the live server: the chair is seen and
+heard at the points, the floor follows the room, muting is enforced, nothing re-encoded."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from rooms.media import aiortc_hooks
+from rooms.media.client import ColourBars, MediaClient, Tone
+from tests.province import Province
+from tests.roomclient import RoomClient
+
+RED, BLUE = (200, 30, 30), (30, 30, 200)
+
+
+async def _live(p: Province, points: int) -> tuple[int, list[int]]:
+    point_ids = sorted(await p.point_ids("xa-tan-phu"))[:points]
+    meeting = await p.meeting()
+    await p.invite(meeting["id"], point_ids=point_ids)
+    assert (await p.step(meeting["id"], "schedule")).status_code == 200
+    assert (await p.step(meeting["id"], "start", role="chair")).status_code == 200
+    return meeting["id"], point_ids
+
+
+async def _join(
+    p: Province, mid: int, headers: dict[str, str], media: MediaClient
+) -> tuple[RoomClient, dict[str, Any]]:
+    room = await RoomClient.open(p.ws_url, mid, headers)
+    await room.wait_for(lambda f: f["type"] == "welcome")
+    reply = await room.send("offer", sdp=await media.offer())
+    assert reply["type"] == "ack", reply
+    await media.accept(reply["answer"]["sdp"])
+    return room, reply
+
+
+async def _until(check: Callable[[], bool], within: float = 10.0) -> None:
+    async with asyncio.timeout(within):
+        while not check():  # noqa: ASYNC110 - polls counters the readers bump
+            await asyncio.sleep(0.05)
+
+
+def _is(colour: tuple[int, int, int], rgb: tuple[float, float, float] | None) -> bool:
+    return rgb is not None and all(abs(a - b) < 40 for a, b in zip(colour, rgb, strict=True))
+
+
+def test_the_aiortc_internals_forwarding_relies_on_are_there() -> None:
+    # If this fails after an aiortc upgrade, rooms/media/aiortc_hooks.py needs a look.
+    aiortc_hooks.check()
+
+
+async def test_the_chair_is_seen_and_heard_and_the_floor_follows_the_room(
+    live_province: Province,
+) -> None:
+    p = live_province
+    mid, (point_a, point_b) = await _live(p, 2)
+    chair_media = MediaClient(ColourBars(RED), Tone(440))
+    chair, _ = await _join(p, mid, p.auth("chair"), chair_media)
+    a_media = MediaClient()  # a point with no camera: it only receives
+    a, reply = await _join(p, mid, await p.device(point_a), a_media)
+    assert reply["slots"]["main"] == f"u:{p.accounts['chair'].id}"
+    assert reply["slots"]["floor"] is None
+    b_media = MediaClient(ColourBars(BLUE), Tone(660))
+    b, _ = await _join(p, mid, await p.device(point_b), b_media)
+    try:
+        main_video, main_audio = a_media.slots["main.video"], a_media.slots["main.audio"]
+        await _until(lambda: main_video.frames > 0 and main_audio.frames > 0)
+        first = a_media.first_frame_after_start("main.video")
+        assert first is not None and first < 1.0, f"first frame after {first:.2f} s"
+        # Decoded at the point, the chair's red picture; at the chair's full rate.
+        await asyncio.sleep(2.5)
+        assert _is(RED, main_video.mean_rgb()), main_video.mean_rgb()
+        assert main_video.fps() >= 25, main_video.fps()
+        assert main_audio.fps() >= 40  # 20 ms Opus frames: 50 a second
+        # Nobody gets their own picture back.
+        assert chair_media.slots["main.video"].frames == 0
+        assert a_media.slots["floor.video"].frames == 0
+
+        # The chair gives point B the floor: A sees B on the floor slot, without any
+        # renegotiation, from B's next keyframe on.
+        assert (await chair.send("grant_floor", target=f"p:{point_b}"))["type"] == "ack"
+        floor_video = a_media.slots["floor.video"]
+        floor_audio = a_media.slots["floor.audio"]
+        await _until(lambda: floor_video.frames > 0 and floor_audio.frames > 0)
+        await _until(lambda: _is(BLUE, floor_video.mean_rgb()))
+        assert _is(RED, main_video.mean_rgb())
+        # The chair sees and hears the floor too; B does not get itself back.
+        await _until(lambda: chair_media.slots["floor.video"].frames > 0)
+        assert b_media.slots["floor.video"].frames == 0
+
+        # Muted by the chair: B's voice stops on the server; its picture goes on.
+        assert (await chair.send("mute", target=f"p:{point_b}"))["type"] == "ack"
+        await asyncio.sleep(0.5)
+        heard, seen = floor_audio.frames, floor_video.frames
+        await asyncio.sleep(1.5)
+        assert floor_audio.frames - heard <= 3, "muted audio still forwarded"
+        assert floor_video.frames - seen > 20
+        assert (await chair.send("unmute", target=f"p:{point_b}"))["type"] == "ack"
+        await _until(lambda: floor_audio.frames - heard > 20)
+
+        # The floor is taken back: the slot falls silent.
+        assert (await chair.send("revoke_floor"))["type"] == "ack"
+        await asyncio.sleep(0.5)
+        stopped = floor_video.frames
+        await asyncio.sleep(1.0)
+        assert floor_video.frames - stopped <= 1
+    finally:
+        for client in (chair_media, a_media, b_media):
+            await client.close()
+        for room in (chair, a, b):
+            await room.close()
+
+
+async def test_a_point_that_joins_late_gets_a_picture_within_a_second(
+    live_province: Province,
+) -> None:
+    p = live_province
+    mid, (point,) = await _live(p, 1)
+    chair_media = MediaClient(ColourBars(RED))
+    chair, _ = await _join(p, mid, p.auth("chair"), chair_media)
+    await asyncio.sleep(3)  # the chair's first keyframe is long gone
+    late = MediaClient()
+    room, _ = await _join(p, mid, await p.device(point), late)
+    try:
+        await _until(lambda: late.slots["main.video"].frames > 0, within=5)
+        first = late.first_frame_after_start("main.video")
+        assert first is not None and first < 1.0, f"first frame after {first:.2f} s"
+    finally:
+        for client in (chair_media, late):
+            await client.close()
+        for each in (chair, room):
+            await each.close()
+
+
+async def test_bad_media_commands_are_refused_in_words(live_province: Province) -> None:
+    p = live_province
+    mid, (point,) = await _live(p, 1)
+    room = await RoomClient.open(p.ws_url, mid, await p.device(point))
+    await room.wait_for(lambda f: f["type"] == "welcome")
+    try:
+        garbage = await room.send("offer", sdp="v=0 this is not sdp at all")
+        assert garbage["type"] == "error" and garbage["code"] == "bad_offer"
+        few = MediaClient()
+        few.pc.addTransceiver("video", direction="recvonly")
+        await few.pc.setLocalDescription(await few.pc.createOffer())
+        short = await room.send("offer", sdp=few.pc.localDescription.sdp)
+        assert short["code"] == "bad_offer" and "m-lines" in short["message"]
+        await few.close()
+        # A point asks for the organizers' thumbnails: refused.
+        greedy = MediaClient(thumbnails=2)
+        refused = await room.send("offer", sdp=await greedy.offer())
+        assert refused["code"] == "forbidden"
+        await greedy.close()
+        early = await room.send("candidate", candidate="candidate:1 1 udp 1 1.2.3.4 5 typ host")
+        assert early["code"] == "no_peer"
+        pages = await room.send("thumbnails", page=1)
+        assert pages["code"] == "no_thumbnails"
+        # The socket is still there and the room still answers.
+        assert (await room.send("ping"))["type"] == "ack"
+    finally:
+        await room.close()
+
+
+@pytest.mark.parametrize("thumbnails", [3])
+async def test_the_chair_pages_through_point_thumbnails(
+    live_province: Province, thumbnails: int
+) -> None:
+    p = live_province
+    mid, points = await _live(p, 2)
+    chair_media = MediaClient(thumbnails=thumbnails)
+    chair, _ = await _join(p, mid, p.auth("chair"), chair_media)
+    colours = [RED, BLUE]
+    medias, rooms = [], []
+    try:
+        for point, colour in zip(points, colours, strict=True):
+            media = MediaClient(ColourBars(colour))
+            room, _ = await _join(p, mid, await p.device(point), media)
+            medias.append(media)
+            rooms.append(room)
+        page = await chair.send("thumbnails", page=0)
+        assert page["type"] == "ack"
+        shown = page["slots"]["thumbnails"]
+        assert sorted(k for k in shown if k) == sorted(f"p:{pid}" for pid in points)
+        assert shown[2] is None and page["slots"]["pages"] == 1
+        for index in range(2):
+            got = chair_media.slots[f"thumb{index}.video"]
+            await _until(lambda got=got: got.frames > 5)
+        seen = {
+            "red" if _is(RED, chair_media.slots[f"thumb{i}.video"].mean_rgb()) else "blue"
+            for i in range(2)
+        }
+        assert seen == {"red", "blue"}
+    finally:
+        for media in [chair_media, *medias]:
+            await media.close()
+        for room in [chair, *rooms]:
+            await room.close()
