@@ -192,7 +192,15 @@ def _grant(state: RoomState, target: str, seconds: int | None, now: datetime) ->
             raise Rejected("has_floor", f"{target} already has the floor")
         drafts.append(("floor.revoked", {"key": state.floor.key, "reason": "replaced"}))
     expires = (now + timedelta(seconds=seconds)).isoformat() if seconds else None
-    drafts.append(("floor.granted", {"key": target, "expires_at": expires, "seconds": seconds}))
+    # The name goes with it: every point sees and hears the speaker, most without the
+    # member list.
+    name = state.members[target].name
+    drafts.append(
+        (
+            "floor.granted",
+            {"key": target, "name": name, "expires_at": expires, "seconds": seconds},
+        )
+    )
     return drafts
 
 

@@ -289,6 +289,11 @@ def resumed(you: dict[str, Any], from_seq: int, to_seq: int) -> str:
     )
 
 
+def media_layout(slots: dict[str, Any]) -> str:
+    """What the participant's received m-lines show, sent whenever it changes."""
+    return _dumps({"type": "media", "slots": slots})
+
+
 def lobby(meeting_id: int, status: str, starts_at: str) -> str:
     return _dumps(
         {

@@ -57,6 +57,7 @@ class Floor:
     key: str
     granted_at: datetime
     expires_at: datetime | None
+    name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,9 @@ def _hand_lowered(state: RoomState, event: Event) -> None:
 def _floor_granted(state: RoomState, event: Event) -> None:
     key = event.data["key"]
     expires = event.data.get("expires_at")
-    state.floor = Floor(key, event.at, datetime.fromisoformat(expires) if expires else None)
+    state.floor = Floor(
+        key, event.at, datetime.fromisoformat(expires) if expires else None, event.data.get("name")
+    )
     if key in state.queue:
         state.queue.remove(key)
     state.muted.discard(key)
@@ -297,6 +300,7 @@ def snapshot(
         "floor": (
             {
                 "key": state.floor.key,
+                "name": state.floor.name,
                 "granted_at": state.floor.granted_at.isoformat(),
                 "expires_at": state.floor.expires_at.isoformat()
                 if state.floor.expires_at

@@ -1,8 +1,10 @@
-"""The ``hoinghi`` command: serve, migrate, seed the demo, manage users and points."""
+"""The ``hoinghi`` command: serve, migrate, seed the demo, manage users and points, and run
+a point agent."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -346,6 +348,98 @@ def point_list(unit_code: str | None) -> None:
     click.echo("id\tunit\tname\tstatus\tstate")
     for row in rows:
         click.echo(row)
+
+
+@main.command("point-agent")
+@click.option(
+    "--server",
+    required=True,
+    metavar="URL",
+    help="The hoinghi server, as users open it: http://host:8000 or https://host.",
+)
+@click.option(
+    "--token",
+    required=True,
+    envvar="HOINGHI_DEVICE_TOKEN",
+    show_envvar=True,
+    metavar="TOKEN",
+    help="The point's device token (hd_…, from `hoinghi point add` or `point rotate-token`). "
+    "The environment variable keeps it out of the process list.",
+)
+@click.option(
+    "--video",
+    type=click.Path(exists=True, dir_okay=False),
+    metavar="FILE",
+    help="Send this video file (with its sound) as the point's camera and microphone, looped.",
+)
+@click.option(
+    "--test-pattern",
+    is_flag=True,
+    help="Send moving colour bars (640x360) and a 440 Hz tone. "
+    "Without this or --video the point only receives.",
+)
+@click.option(
+    "--head-count",
+    type=click.IntRange(0, 10_000),
+    metavar="N",
+    help="Answer every roll call: N people present (default: do not answer).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Also log every room event (debug).")
+def point_agent_command(
+    server: str,
+    token: str,
+    video: str | None,
+    test_pattern: bool,
+    head_count: int | None,
+    verbose: bool,
+) -> None:
+    """Join meetings as a conference point, without a browser (room PCs, load tests).
+
+    Every 30 s it asks the server which meetings the point is invited to, and joins each one
+    that is live, or scheduled to start within 15 minutes (it waits in the lobby until the
+    chair starts it). It logs who has the floor, roll calls, and every 10 s the frame rates
+    of the main and floor video it receives. A dropped connection or a restarted server is
+    retried by itself (1 s doubling to 30 s) and the meeting resumed. Ctrl-C or SIGTERM
+    leaves the meetings and stops; a refused device token stops it with exit status 1.
+    """
+    import logging
+    import signal
+
+    from server.point_agent import PointAgent, TokenRefused
+
+    if video and test_pattern:
+        raise click.UsageError("--video and --test-pattern cannot be used together")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr
+    )
+    if verbose:
+        logging.getLogger("server.point_agent").setLevel(logging.DEBUG)
+    try:
+        agent = PointAgent(
+            server, token.strip(), video=video, test_pattern=test_pattern, head_count=head_count
+        )
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        signals = (signal.SIGINT, signal.SIGTERM)
+        for sig in signals:
+            with contextlib.suppress(NotImplementedError):  # not on Windows
+                loop.add_signal_handler(sig, agent.stop)
+        try:
+            await agent.run()
+        finally:
+            for sig in signals:
+                with contextlib.suppress(NotImplementedError):
+                    loop.remove_signal_handler(sig)
+
+    try:
+        asyncio.run(run())
+    except TokenRefused as refused:
+        raise click.ClickException(f"{refused}; stopping") from None
+    except ValueError as exc:  # the video file cannot be played
+        raise click.ClickException(str(exc)) from None
 
 
 @main.group("audit")

@@ -400,7 +400,12 @@ class RoomSession:
         try:
             if isinstance(command, messages.Offer):
                 result = await media.offer(
-                    self.meeting_id, conn_id, self.who.key, self.who.role, command.sdp
+                    self.meeting_id,
+                    conn_id,
+                    self.who.key,
+                    self.who.role,
+                    command.sdp,
+                    notify=lambda slots: self.conn.control(messages.media_layout(slots)),
                 )
             elif isinstance(command, messages.Candidate):
                 await media.candidate(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from aiortc import RTCIceServer
@@ -37,10 +38,16 @@ class MediaPlane:
     # --- commands from a participant's socket ----------------------------------------
 
     async def offer(
-        self, meeting_id: int, conn_id: str, member: str, role: Role, sdp: str
+        self,
+        meeting_id: int,
+        conn_id: str,
+        member: str,
+        role: Role,
+        sdp: str,
+        notify: Callable[[dict[str, Any]], None] | None = None,
     ) -> dict[str, Any]:
         room = await self._room(meeting_id)
-        answer = await room.negotiate(conn_id, member, role, sdp)
+        answer = await room.negotiate(conn_id, member, role, sdp, notify)
         return {"answer": {"type": "answer", "sdp": answer}, "slots": room.layout(conn_id)}
 
     async def candidate(

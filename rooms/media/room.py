@@ -107,6 +107,9 @@ class Peer:
     thumbnails: list[Slot] = field(default_factory=list)
     page: int = 0
     frames_in: int = 0
+    # Tells the participant what its m-lines show whenever that changes.
+    notify: Callable[[dict[str, Any]], None] | None = None
+    shown: dict[str, Any] | None = None
 
 
 class MediaRoom:
@@ -127,14 +130,21 @@ class MediaRoom:
 
     # --- signaling --------------------------------------------------------------------
 
-    async def negotiate(self, conn_id: str, member: str, role: Role, sdp: str) -> str:
+    async def negotiate(
+        self,
+        conn_id: str,
+        member: str,
+        role: Role,
+        sdp: str,
+        notify: Callable[[dict[str, Any]], None] | None = None,
+    ) -> str:
         """Answer a participant's offer; a second offer from the same socket replaces the
         first peer connection."""
         await self.drop(conn_id)
         pc = RTCPeerConnection(
             RTCConfiguration(iceServers=self.ice_servers, bundlePolicy=MAX_BUNDLE)
         )
-        peer = Peer(conn_id, member, role, pc)
+        peer = Peer(conn_id, member, role, pc, notify=notify)
         self.peers[conn_id] = peer
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
@@ -152,6 +162,7 @@ class MediaRoom:
                 await self.drop(conn_id)
 
         self.update(self.state)
+        peer.shown = self.layout(conn_id)  # the answer carries it
         return pc.localDescription.sdp
 
     def _wire(self, peer: Peer) -> None:
@@ -209,7 +220,8 @@ class MediaRoom:
             raise MediaError("no_thumbnails", "this connection receives no thumbnails")
         peer.page = max(0, min(page, policy.point_pages(self.state) - 1))
         self._feed_thumbnails(peer)
-        return self.layout(conn_id)
+        peer.shown = self.layout(conn_id)
+        return peer.shown
 
     def layout(self, conn_id: str) -> dict[str, Any]:
         """What each received m-line shows now, for the client's labels."""
@@ -252,6 +264,11 @@ class MediaRoom:
         for peer in self.peers.values():
             if peer.thumbnails:
                 self._feed_thumbnails(peer)
+            shown = self.layout(peer.conn_id)
+            if peer.shown is not None and shown != peer.shown and peer.notify is not None:
+                peer.notify(shown)
+            if peer.shown is not None:
+                peer.shown = shown
 
     def _feed_thumbnails(self, peer: Peer) -> None:
         keys = policy.thumbnail_page(self.state, peer.page, len(peer.thumbnails))

@@ -4,6 +4,7 @@
 
 import { api, ApiError, signIn, signInKioskFromLink, signOut } from "./api.js";
 import { formatTime, language, loadMessages, problemText, setLanguage, t, translatePage } from "./i18n.js";
+import { RoomMedia } from "./media.js";
 
 const ORGANIZERS = new Set(["chair", "secretary"]);
 const meetingId = Number(location.pathname.split("/")[2]);
@@ -62,7 +63,7 @@ class RoomModel {
   }
 
   name(key) {
-    return this.members.get(key)?.name ?? key;
+    return this.members.get(key)?.name ?? (this.floor?.key === key ? this.floor.name : null) ?? key;
   }
 
   apply(kind, data, at) {
@@ -87,7 +88,7 @@ class RoomModel {
         this.queue = this.queue.filter((k) => k !== data.key);
         break;
       case "floor.granted":
-        this.floor = { key: data.key, expires_at: data.expires_at, granted_at: at };
+        this.floor = { key: data.key, name: data.name, expires_at: data.expires_at, granted_at: at };
         this.queue = this.queue.filter((k) => k !== data.key);
         this.setMuted(data.key, false);
         break;
@@ -193,6 +194,9 @@ class RoomConnection {
         this.model.you = { ...this.model.you, ...frame.you };
         this.connected();
         break;
+      case "media":
+        if (media) media.layoutChanged(frame.slots);
+        break;
       case "lobby":
         this.lobby = frame;
         this.status = "lobby";
@@ -221,6 +225,14 @@ class RoomConnection {
     this.status = "connected";
     this.lobby = null;
     this.retry = 0;
+    // A new socket means a new peer connection: the server dropped the old one with it.
+    const role = this.model.you?.role;
+    if (media) {
+      media
+        .start({ organizer: ORGANIZERS.has(role) || role === "admin", you: this.model.you?.key })
+        .then(fillDevicePickers)
+        .catch(() => notify(t("media.failed")));
+    }
   }
 
   closed(code, reason) {
@@ -271,6 +283,7 @@ function notify(text) {
 
 const model = new RoomModel();
 let connection = null;
+let media = null;
 let renderQueued = false;
 
 function render() {
@@ -314,6 +327,51 @@ function draw() {
   drawPresentation(you, isOrganizer);
   drawRollCall(you, isOrganizer);
   drawChat(you);
+  drawMedia(you);
+}
+
+function memberName(key) {
+  if (!key) return "";
+  if (model.you && key === model.you.key) return t("media.you");
+  return model.name(key);
+}
+
+function drawMedia(you) {
+  if (!media) return;
+  const slots = media.slots;
+  $("#main-label").textContent = slots.main ? memberName(slots.main) : t("media.no_main");
+  const floorKey = model.floor?.key;
+  $("#floor-figure").hidden = !floorKey || floorKey === slots.main;
+  $("#floor-label").textContent = floorKey ? t("media.floor", { name: memberName(floorKey) }) : "";
+  const thumbs = slots.thumbnails || [];
+  $("#thumbs-panel").hidden = !thumbs.length;
+  document.querySelectorAll("#thumbs figure").forEach((figure, i) => {
+    figure.hidden = !thumbs[i];
+    figure.querySelector("figcaption").textContent = thumbs[i] ? memberName(thumbs[i]) : "";
+  });
+  $("#thumbs-page").textContent = t("media.page", { page: (slots.page || 0) + 1, pages: slots.pages || 1 });
+  $("#thumbs-prev").disabled = !slots.page;
+  $("#thumbs-next").disabled = (slots.page || 0) + 1 >= (slots.pages || 1);
+  // A muted member's microphone is off here too (the server drops its audio anyway).
+  media.setMicAllowed(!you.muted);
+}
+
+async function fillDevicePickers() {
+  const { cameras, microphones } = await media.devices();
+  for (const [select, list, saved] of [
+    [$("#camera"), cameras, localStorage.getItem("hoinghi.camera")],
+    [$("#microphone"), microphones, localStorage.getItem("hoinghi.microphone")],
+  ]) {
+    select.replaceChildren(
+      ...list.map((d, i) => {
+        const option = document.createElement("option");
+        option.value = d.deviceId;
+        option.textContent = d.label || `${select.id} ${i + 1}`;
+        option.selected = d.deviceId === saved;
+        return option;
+      }),
+    );
+  }
 }
 
 function drawFloor(you, isChair) {
@@ -500,6 +558,14 @@ function wire() {
     const answer = await connection.command("chat", { text, to });
     if (answer.type === "ack") $("#chat-text").value = "";
   });
+  $("#camera").addEventListener("change", (event) => media.useDevice("video", event.target.value).catch((error) => notify(t("media.no_devices", { reason: error.name }))));
+  $("#microphone").addEventListener("change", (event) => media.useDevice("audio", event.target.value).catch((error) => notify(t("media.no_devices", { reason: error.name }))));
+  $("#thumbs-prev").addEventListener("click", () => media.showPage(media.page - 1));
+  $("#thumbs-next").addEventListener("click", () => media.showPage(media.page + 1));
+  $("#play-media").addEventListener("click", () => {
+    for (const video of document.querySelectorAll("video")) video.play().catch(() => {});
+    $("#media-status").textContent = "";
+  });
   $("#lang").addEventListener("click", () => {
     setLanguage(language() === "vi" ? "en" : "vi");
     translatePage();
@@ -543,6 +609,21 @@ async function start() {
   }
   connection = new RoomConnection(model, render);
   window.hoinghiRoom = connection; // for the operators' console and the browser tests
+  media = new RoomMedia({
+    command: (type, fields) => connection.command(type, fields),
+    onStatus: (text, problem) => {
+      $("#media-status").textContent = text;
+      $("#media-status").dataset.problem = problem ? "yes" : "no";
+    },
+    onLayout: () => render(),
+    videos: {
+      main: $("#main-video"),
+      floor: $("#floor-video"),
+      thumbnails: [...document.querySelectorAll("#thumbs video")],
+    },
+  });
+  window.hoinghiMedia = media;
+  navigator.mediaDevices?.addEventListener?.("devicechange", () => fillDevicePickers().catch(() => {}));
   connection.connect();
 }
 

@@ -1,0 +1,93 @@
+"""Video in Chromium: a Chromium chair publishes its (fake) camera and microphone through
+the server; Chromium points decode it; the floor passes to a second Chromium point."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import Page, expect
+
+from tests.conftest import PASSWORD
+from tests.province import Province
+
+VIEWPORT = {"width": 1366, "height": 768}
+
+
+async def _received(page: Page) -> dict[str, dict[str, int]]:
+    stats: dict[str, dict[str, int]] = await page.evaluate("window.hoinghiMedia.received()")
+    return stats
+
+
+async def _grows(page: Page, slot: str, field: str, by: int = 20, within: float = 15.0) -> None:
+    """``field`` of the inbound stream on ``slot`` grows by ``by`` within the time."""
+    start = (await _received(page)).get(slot, {}).get(field, 0)
+    for _ in range(int(within / 0.25)):
+        now = (await _received(page)).get(slot, {}).get(field, 0)
+        if now - start >= by:
+            return
+        await page.wait_for_timeout(250)
+    raise AssertionError(f"{slot}.{field} stayed at {now} (from {start}): {await _received(page)}")
+
+
+async def _kiosk(browser: Any, base: str, mid: int, token: str) -> Page:
+    context = await browser.new_context(viewport=VIEWPORT)
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.errors = errors  # type: ignore[attr-defined]
+    await page.goto(f"{base}/meetings/{mid}/room#token={token}")
+    await expect(page.locator("#connection")).to_have_text("Đã kết nối")
+    return page
+
+
+async def test_a_chromium_chair_is_seen_and_heard_at_chromium_points(
+    live_province: Province, browser: Any, artifacts: Path
+) -> None:
+    p = live_province
+    point_a, point_b = sorted(await p.point_ids("xa-tan-phu"))[:2]
+    meeting = await p.meeting("Giao ban trực tuyến có hình")
+    mid = meeting["id"]
+    await p.invite(mid, point_ids=[point_a, point_b])
+    await p.step(mid, "schedule")
+    await p.step(mid, "start", role="chair")
+    base = str(p.client.base_url).rstrip("/")
+
+    chair_context = await browser.new_context(viewport=VIEWPORT)
+    chair = await chair_context.new_page()
+    await chair.goto(f"{base}/meetings/{mid}/room")
+    await chair.get_by_label("Tên đăng nhập").fill("chair")
+    await chair.get_by_label("Mật khẩu").fill(PASSWORD)
+    await chair.get_by_role("button", name="Đăng nhập").click()
+    await expect(chair.locator("#connection")).to_have_text("Đã kết nối")
+    await expect(chair.locator("#media-status")).to_have_text("Đã kết nối hình ảnh và âm thanh")
+
+    token_a = (await p.device(point_a))["Authorization"].split()[1]
+    token_b = (await p.device(point_b))["Authorization"].split()[1]
+    kiosk_a = await _kiosk(browser, base, mid, token_a)
+    kiosk_b = await _kiosk(browser, base, mid, token_b)
+    try:
+        # Point A decodes the chair's video and plays its sound.
+        await expect(kiosk_a.locator("#main-label")).to_have_text("Người dùng chair")
+        await _grows(kiosk_a, "main.video", "framesDecoded", by=30)
+        await _grows(kiosk_a, "main.audio", "totalSamplesReceived", by=48_000)
+        # The chair sees both points on its thumbnail page.
+        thumbs = chair.locator("#thumbs figure:not([hidden]) figcaption")
+        await expect(thumbs).to_have_count(2)
+        await _grows(chair, "thumb0.video", "framesDecoded", by=20)
+        await chair.screenshot(path=artifacts / "room-video-chair.png")
+
+        # The chair gives point B the floor: A decodes B on its floor slot.
+        point = await p.client.get(f"/api/points/{point_b}", headers=p.auth("admin"))
+        name_b = point.json()["name"]
+        member_b = chair.locator("#members li", has_text=name_b)
+        await member_b.get_by_role("button", name="Mời phát biểu").click()
+        await expect(kiosk_a.locator("#floor-figure")).to_be_visible()
+        await expect(kiosk_a.locator("#floor-label")).to_contain_text(name_b)
+        await _grows(kiosk_a, "floor.video", "framesDecoded", by=30)
+        await _grows(kiosk_a, "floor.audio", "totalSamplesReceived", by=48_000)
+        await kiosk_a.screenshot(path=artifacts / "room-video-point.png")
+        assert kiosk_a.errors == [] and kiosk_b.errors == []  # type: ignore[attr-defined]
+    finally:
+        for page in (chair, kiosk_a, kiosk_b):
+            await page.context.close()
