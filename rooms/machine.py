@@ -122,6 +122,8 @@ def _close(state: RoomState, _: Close, actor: Actor, now: datetime) -> list[Draf
     drafts: list[Draft] = []
     if state.roll_call is not None:
         drafts.append(_roll_call_result(state))
+    if state.recording is not None:
+        drafts.append(("recording.stopped", {"number": state.recording.number}))
     drafts.append(("room.closed", {}))
     return drafts
 
@@ -353,6 +355,24 @@ def _chat(state: RoomState, c: m.Chat, actor: Actor, now: datetime) -> list[Draf
     ]
 
 
+def _start_recording(
+    state: RoomState, c: m.StartRecording, actor: Actor, now: datetime
+) -> list[Draft]:
+    _require(_is_chair(actor), "the chair")
+    if state.recording is not None:
+        raise Rejected("recording", "a recording is already running")
+    return [("recording.started", {"number": state.recordings_made + 1})]
+
+
+def _stop_recording(
+    state: RoomState, c: m.StopRecording, actor: Actor, now: datetime
+) -> list[Draft]:
+    _require(_is_chair(actor), "the chair")
+    if state.recording is None:
+        raise Rejected("not_recording", "nothing is being recorded")
+    return [("recording.stopped", {"number": state.recording.number})]
+
+
 _DECIDERS: dict[type, Any] = {
     Open: _open,
     Close: _close,
@@ -377,4 +397,6 @@ _DECIDERS: dict[type, Any] = {
     m.AnswerRollCall: _answer_roll_call,
     m.CloseRollCall: _close_roll_call,
     m.Chat: _chat,
+    m.StartRecording: _start_recording,
+    m.StopRecording: _stop_recording,
 }

@@ -158,6 +158,18 @@ class Chat(_Command):
     to: Literal["all", "organizers"] = "all"
 
 
+class StartRecording(_Command):
+    """Chair: record what everyone sees and hears (main and floor) from now."""
+
+    type: Literal["start_recording"]
+
+
+class StopRecording(_Command):
+    """Chair: stop the recording."""
+
+    type: Literal["stop_recording"]
+
+
 SdpText = Annotated[str, StringConstraints(min_length=10, max_length=60_000)]
 
 
@@ -206,6 +218,8 @@ Command = (
     | AnswerRollCall
     | CloseRollCall
     | Chat
+    | StartRecording
+    | StopRecording
     | Offer
     | Candidate
     | Thumbnails

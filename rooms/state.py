@@ -74,6 +74,13 @@ class RollCall:
     answers: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Recording:
+    number: int
+    started_at: datetime
+    by: str
+
+
 @dataclass
 class RoomState:
     meeting_id: int
@@ -89,6 +96,8 @@ class RoomState:
     presentation: Presentation | None = None
     roll_call: RollCall | None = None
     roll_calls_held: int = 0
+    recording: Recording | None = None
+    recordings_made: int = 0
 
     def role_of(self, key: str) -> Role | None:
         member = self.members.get(key)
@@ -111,6 +120,7 @@ def _opened(state: RoomState, _: Event) -> None:
 
 def _closed(state: RoomState, _: Event) -> None:
     state.closed = True
+    state.recording = None
     state.open = False
     state.floor = None
     state.queue.clear()
@@ -238,6 +248,15 @@ def _roll_call_closed(state: RoomState, _: Event) -> None:
     state.roll_call = None
 
 
+def _recording_started(state: RoomState, event: Event) -> None:
+    state.recording = Recording(event.data["number"], event.at, event.actor or "")
+    state.recordings_made = event.data["number"]
+
+
+def _recording_stopped(state: RoomState, _: Event) -> None:
+    state.recording = None
+
+
 _HANDLERS = {
     "room.opened": _opened,
     "room.closed": _closed,
@@ -258,6 +277,8 @@ _HANDLERS = {
     "roll_call.opened": _roll_call_opened,
     "roll_call.answered": _roll_call_answered,
     "roll_call.closed": _roll_call_closed,
+    "recording.started": _recording_started,
+    "recording.stopped": _recording_stopped,
     # chat.sent changes nothing: it lives in the log only.
 }
 EVENT_KINDS = frozenset(_HANDLERS) | {"chat.sent"}
@@ -330,6 +351,11 @@ def snapshot(
                 },
             }
             if state.roll_call
+            else None
+        ),
+        "recording": (
+            {"number": state.recording.number, "started_at": state.recording.started_at.isoformat()}
+            if state.recording
             else None
         ),
         "poll": None,

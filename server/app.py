@@ -27,6 +27,8 @@ from server.media_ice import server_ice_servers
 from server.meetings.attendance_routes import router as attendance_router
 from server.meetings.calendar_routes import router as calendar_router
 from server.meetings.invitation_routes import router as invitations_router
+from server.meetings.recording_routes import recording_listener
+from server.meetings.recording_routes import router as recordings_router
 from server.meetings.routes import router as meetings_router
 from server.migrate import current_revision, head_revision
 from server.network.monitor import NetworkMonitor
@@ -58,7 +60,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         hub = Hub(EventStore(db), make_bus(settings), utcnow)
         app.state.hub = hub
         media = (
-            MediaPlane(hub.store, server_ice_servers(settings)) if settings.media_enabled else None
+            MediaPlane(
+                hub.store,
+                server_ice_servers(settings),
+                recordings=settings.data_dir / "recordings",
+                on_recording=recording_listener(db, settings),
+            )
+            if settings.media_enabled
+            else None
         )
         app.state.media = media
         if media is not None:
@@ -105,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         meetings_router,
         invitations_router,
         attendance_router,
+        recordings_router,
         audit_router,
         room_router,
         media_router,

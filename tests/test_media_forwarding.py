@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import av
 import pytest
 
 from rooms.media import aiortc_hooks
@@ -198,3 +200,71 @@ async def test_the_chair_pages_through_point_thumbnails(
             await media.close()
         for room in [chair, *rooms]:
             await room.close()
+
+
+async def test_the_chair_records_main_and_floor_into_a_file_that_plays(
+    live_province: Province, tmp_path: Path
+) -> None:
+    p = live_province
+    mid, (point,) = await _live(p, 1)
+    chair_media = MediaClient(ColourBars(RED), Tone(440))
+    chair, _ = await _join(p, mid, p.auth("chair"), chair_media)
+    point_media = MediaClient(ColourBars(BLUE), Tone(660))
+    room, _ = await _join(p, mid, await p.device(point), point_media)
+    try:
+        refused = await room.send("start_recording")
+        assert refused["type"] == "error" and refused["code"] == "not_allowed"
+        assert (await chair.send("stop_recording"))["code"] == "not_recording"
+        await _until(lambda: point_media.slots["main.video"].frames > 0)
+
+        started = await chair.send("start_recording")
+        assert started["type"] == "ack"
+        await room.event("recording.started", number=1)
+        await asyncio.sleep(1.0)
+        assert (await chair.send("grant_floor", target=f"p:{point}"))["type"] == "ack"
+        await asyncio.sleep(2.0)
+        assert (await chair.send("stop_recording"))["type"] == "ack"
+        await room.event("recording.stopped", number=1)
+
+        listed: list[dict[str, Any]] = []
+        async with asyncio.timeout(10):
+            while not listed:
+                answer = await p.client.get(
+                    f"/api/meetings/{mid}/recordings", headers=p.auth("secretary")
+                )
+                listed = answer.json() if answer.status_code == 200 else []
+                await asyncio.sleep(0.1)
+        (recording,) = listed
+        assert recording["number"] == 1 and 2.5 < recording["seconds"] < 4.5
+        download = await p.client.get(recording["url"], headers=p.auth("chair"))
+        assert download.status_code == 200
+        assert download.headers["content-type"] == "video/webm"
+        assert len(download.content) == recording["bytes"]
+        path = tmp_path / "recording.webm"
+        path.write_bytes(download.content)
+    finally:
+        for client in (chair_media, point_media):
+            await client.close()
+        for each in (chair, room):
+            await each.close()
+
+    # PyAV opens it: four tracks, the length of the recording, pictures that decode.
+    with av.open(str(path)) as container:
+        kinds = [s.type for s in container.streams]
+        assert kinds == ["video", "audio", "video", "audio"]
+        assert container.duration is not None
+        assert abs(container.duration / 1e6 - recording["seconds"]) < 0.7
+        main_video, _, floor_video, _ = container.streams
+        frames = {main_video.index: 0, floor_video.index: 0}
+        for frame in container.decode(video=0):
+            frames[main_video.index] += 1
+            assert frame.width == 320
+        assert frames[main_video.index] > 60  # ~3 s at 30 fps
+    with av.open(str(path)) as container:
+        floor_frames = sum(1 for _ in container.decode(video=1))
+        assert floor_frames > 20  # the floor, from the grant on
+    unknown = await p.client.get(f"/api/meetings/{mid}/recordings/7.webm", headers=p.auth("chair"))
+    assert unknown.status_code == 404
+    # An official not invited to the meeting sees neither the list nor the file.
+    for url in (f"/api/meetings/{mid}/recordings", recording["url"]):
+        assert (await p.client.get(url, headers=p.auth("official"))).status_code == 404

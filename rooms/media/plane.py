@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from aiortc import RTCIceServer
 
 from rooms.media import aiortc_hooks
+from rooms.media.recorder import Finished
 from rooms.media.room import MediaError, MediaRoom
 from rooms.state import Event, Role, RoomState, evolve
 from rooms.store import EventStore
@@ -25,10 +27,18 @@ log = logging.getLogger(__name__)
 
 
 class MediaPlane:
-    def __init__(self, store: EventStore, ice_servers: list[RTCIceServer] | None = None) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        ice_servers: list[RTCIceServer] | None = None,
+        recordings: Path | None = None,
+        on_recording: Callable[[Finished], Awaitable[None]] | None = None,
+    ) -> None:
         aiortc_hooks.check()
         self.store = store
         self.ice_servers = ice_servers or []
+        self.recordings = recordings
+        self.on_recording = on_recording
         self.rooms: dict[int, MediaRoom] = {}
         self._views: dict[int, RoomState] = {}
         self._loading: dict[int, asyncio.Task[None]] = {}
@@ -102,7 +112,9 @@ class MediaPlane:
     async def _room(self, meeting_id: int) -> MediaRoom:
         if meeting_id not in self._views:
             self._views[meeting_id] = RoomState(meeting_id)
-            self.rooms[meeting_id] = MediaRoom(meeting_id, self.ice_servers)
+            self.rooms[meeting_id] = MediaRoom(
+                meeting_id, self.ice_servers, self.recordings, self.on_recording
+            )
             self._reload(meeting_id)
         loading = self._loading.get(meeting_id)
         if loading is not None:

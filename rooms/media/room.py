@@ -21,9 +21,10 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from aiortc import (
@@ -37,6 +38,7 @@ from aiortc import (
 from aiortc.sdp import candidate_from_sdp
 
 from rooms.media import aiortc_hooks, policy
+from rooms.media.recorder import Finished, Recorder
 from rooms.media.slots import Frame, Outlet, Slot, is_keyframe
 from rooms.media.track import OutletTrack, packet
 from rooms.state import Role, RoomState
@@ -113,9 +115,19 @@ class Peer:
 
 
 class MediaRoom:
-    def __init__(self, meeting_id: int, ice_servers: list[RTCIceServer] | None = None) -> None:
+    def __init__(
+        self,
+        meeting_id: int,
+        ice_servers: list[RTCIceServer] | None = None,
+        recordings: Path | None = None,
+        on_recording: Callable[[Finished], Awaitable[None]] | None = None,
+    ) -> None:
         self.meeting_id = meeting_id
         self.ice_servers = ice_servers or []
+        self.recordings = recordings
+        self.on_recording = on_recording
+        self.recorder: Recorder | None = None
+        self._recorder_stops: set[asyncio.Task[Any]] = set()
         self.state = RoomState(meeting_id)
         self.peers: dict[str, Peer] = {}
         # The publishing connection of each member (its latest).
@@ -249,6 +261,11 @@ class MediaRoom:
             await peer.pc.close()
 
     async def close(self) -> None:
+        if self.recorder is not None:
+            recorder, self.recorder = self.recorder, None
+            await recorder.stop()
+        for task in list(self._recorder_stops):
+            await task
         for conn_id in list(self.peers):
             await self.drop(conn_id)
         self.keyframes.close()
@@ -261,6 +278,7 @@ class MediaRoom:
         for kind in ("video", "audio"):
             self.slots[f"main.{kind}"].set_source(chosen.main)
             self.slots[f"floor.{kind}"].set_source(chosen.floor)
+        self._follow_recording(state, chosen.main)
         for peer in self.peers.values():
             if peer.thumbnails:
                 self._feed_thumbnails(peer)
@@ -269,6 +287,22 @@ class MediaRoom:
                 peer.notify(shown)
             if peer.shown is not None:
                 peer.shown = shown
+
+    def _follow_recording(self, state: RoomState, main: str | None) -> None:
+        wanted = state.recording.number if state.recording else None
+        current = self.recorder.number if self.recorder else None
+        if current is not None and current != wanted:
+            recorder, self.recorder = self.recorder, None
+            assert recorder is not None
+            task = asyncio.get_running_loop().create_task(recorder.stop())
+            self._recorder_stops.add(task)
+            task.add_done_callback(self._recorder_stops.discard)
+        # One process records: the one the chair's media arrives at.
+        records_here = main is not None and main in self.publishers
+        if wanted is not None and self.recorder is None and self.recordings and records_here:
+            path = self.recordings / f"meeting-{self.meeting_id}" / f"recording-{wanted}.webm"
+            self.recorder = Recorder(self.meeting_id, wanted, path, self.slots, self.on_recording)
+            self.recorder.start()
 
     def _feed_thumbnails(self, peer: Peer) -> None:
         keys = policy.thumbnail_page(self.state, peer.page, len(peer.thumbnails))

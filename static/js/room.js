@@ -58,6 +58,7 @@ class RoomModel {
     this.presenter = snapshot.presenter;
     this.presentation = snapshot.presentation;
     this.rollCall = snapshot.roll_call;
+    this.recording = snapshot.recording;
     this.open = snapshot.open;
     this.closed = snapshot.closed;
   }
@@ -138,6 +139,12 @@ class RoomModel {
         break;
       case "chat.sent":
         this.chat = [...this.chat.slice(-199), { ...data, at }];
+        break;
+      case "recording.started":
+        this.recording = { number: data.number, started_at: at };
+        break;
+      case "recording.stopped":
+        this.recording = null;
         break;
       case "room.opened":
         this.open = true;
@@ -337,6 +344,13 @@ function memberName(key) {
 }
 
 function drawMedia(you) {
+  const recording = model.recording;
+  $("#recording-state").hidden = !recording;
+  $("#recording-state").textContent = recording ? `● ${t("media.recording")}` : "";
+  const button = $("#record");
+  button.hidden = you.role !== "chair";
+  button.textContent = recording ? t("media.record_stop") : t("media.record_start");
+  button.setAttribute("aria-pressed", recording ? "true" : "false");
   if (!media) return;
   const slots = media.slots;
   $("#main-label").textContent = slots.main ? memberName(slots.main) : t("media.no_main");
@@ -560,6 +574,9 @@ function wire() {
   });
   $("#camera").addEventListener("change", (event) => media.useDevice("video", event.target.value).catch((error) => notify(t("media.no_devices", { reason: error.name }))));
   $("#microphone").addEventListener("change", (event) => media.useDevice("audio", event.target.value).catch((error) => notify(t("media.no_devices", { reason: error.name }))));
+  $("#record").addEventListener("click", () =>
+    connection.command(model.recording ? "stop_recording" : "start_recording"),
+  );
   $("#thumbs-prev").addEventListener("click", () => media.showPage(media.page - 1));
   $("#thumbs-next").addEventListener("click", () => media.showPage(media.page + 1));
   $("#play-media").addEventListener("click", () => {

@@ -87,6 +87,24 @@ async def test_a_chromium_chair_is_seen_and_heard_at_chromium_points(
         await _grows(kiosk_a, "floor.video", "framesDecoded", by=30)
         await _grows(kiosk_a, "floor.audio", "totalSamplesReceived", by=48_000)
         await kiosk_a.screenshot(path=artifacts / "room-video-point.png")
+
+        # The chair records a few seconds; every point sees that it is recording.
+        await chair.get_by_role("button", name="Bắt đầu ghi hình").click()
+        await expect(kiosk_a.locator("#recording-state")).to_have_text("● Đang ghi hình")
+        await chair.wait_for_timeout(3000)
+        await chair.get_by_role("button", name="Dừng ghi hình").click()
+        await expect(kiosk_a.locator("#recording-state")).to_be_hidden()
+        # The meeting page lists it, and Chromium plays it.
+        await chair.goto(f"{base}/meetings/{mid}")
+        recordings = chair.get_by_role("heading", name="Bản ghi hình")
+        await expect(recordings).to_be_visible(timeout=10_000)
+        video = chair.get_by_label("Xem bản ghi 1")
+        await video.evaluate("v => { v.muted = true; return v.play(); }")
+        await chair.wait_for_function(
+            "document.querySelector('.recordings video').currentTime > 0.5", timeout=10_000
+        )
+        duration = await video.evaluate("v => v.duration")
+        assert 2 < duration < 6, duration
         assert kiosk_a.errors == [] and kiosk_b.errors == []  # type: ignore[attr-defined]
     finally:
         for page in (chair, kiosk_a, kiosk_b):

@@ -40,10 +40,11 @@ export async function render(view, { params }, warnings = null) {
     warnings = pending.get(id);
     pending.delete(id);
   }
-  const [meeting, agenda, invitations] = await Promise.all([
+  const [meeting, agenda, invitations, recordings] = await Promise.all([
     api(`/api/meetings/${id}`),
     api(`/api/meetings/${id}/agenda`),
     api(`/api/meetings/${id}/invitations`),
+    api(`/api/meetings/${id}/recordings`),
   ]);
   const zone = session.zone;
   const rerender = async (newWarnings) => {
@@ -161,6 +162,34 @@ export async function render(view, { params }, warnings = null) {
           )
         : el("p", { class: "empty" }, t("meeting.agenda_none")),
     ),
+    recordings.length
+      ? el(
+          "section",
+          { class: "card", "aria-labelledby": "recordings-title" },
+          el("h2", { id: "recordings-title" }, t("meeting.recordings")),
+          el(
+            "ul",
+            { class: "list recordings" },
+            recordings.map((r) =>
+              el(
+                "li",
+                {},
+                el(
+                  "span",
+                  { class: "name" },
+                  t("meeting.recording", {
+                    n: r.number,
+                    time: formatTime(r.started_at, zone),
+                    minutes: Math.max(1, Math.round(r.seconds / 60)),
+                  }),
+                ),
+                el("video", { controls: true, preload: "none", src: r.url, "aria-label": t("meeting.recording_play", { n: r.number }) }),
+                el("a", { href: r.url, download: "" }, t("meeting.recording_download")),
+              ),
+            ),
+          ),
+        )
+      : "",
     el(
       "section",
       { class: "card", "aria-labelledby": "invitations-title" },

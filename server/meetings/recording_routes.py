@@ -1,0 +1,115 @@
+"""HTTP API of a meeting's recordings: the list, and each file for playback or download."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+from sqlalchemy import select
+from starlette.responses import FileResponse
+
+from rooms.media.recorder import Finished
+from rooms.models import RoomRecording
+from server.auth import CurrentPrincipal
+from server.db import Database
+from server.deps import AppSettings, ReadDB
+from server.meetings import service
+from server.problems import Problem
+from server.settings import Settings
+from server.validation import IdPath
+
+router = APIRouter(prefix="/api/meetings", tags=["recordings"])
+
+
+class RecordingOut(BaseModel):
+    id: int
+    number: int
+    started_at: datetime
+    ended_at: datetime
+    seconds: float
+    bytes: int
+    url: str
+
+
+def _out(row: RoomRecording) -> RecordingOut:
+    return RecordingOut(
+        id=row.id,
+        number=row.number,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        seconds=row.seconds,
+        bytes=row.bytes,
+        url=f"/api/meetings/{row.meeting_id}/recordings/{row.number}.webm",
+    )
+
+
+@router.get(
+    "/{meeting_id}/recordings",
+    response_model=list[RecordingOut],
+    summary="The meeting's finished recordings (main and floor, WebM)",
+)
+async def list_recordings(
+    meeting_id: IdPath, principal: CurrentPrincipal, db: ReadDB
+) -> list[RecordingOut]:
+    await service.get_meeting(db, meeting_id, principal)
+    rows = await db.scalars(
+        select(RoomRecording)
+        .where(RoomRecording.meeting_id == meeting_id)
+        .order_by(RoomRecording.number)
+    )
+    return [_out(row) for row in rows]
+
+
+@router.get(
+    "/{meeting_id}/recordings/{number}.webm",
+    response_class=FileResponse,
+    responses={200: {"content": {"video/webm": {}}}},
+    summary="One recording's file (supports byte ranges, for seeking in a player)",
+)
+async def recording_file(
+    meeting_id: IdPath,
+    number: IdPath,
+    principal: CurrentPrincipal,
+    db: ReadDB,
+    settings: AppSettings,
+) -> FileResponse:
+    await service.get_meeting(db, meeting_id, principal)
+    row = await db.scalar(
+        select(RoomRecording).where(
+            RoomRecording.meeting_id == meeting_id, RoomRecording.number == number
+        )
+    )
+    path = settings.data_dir / row.file if row is not None else None
+    if row is None or path is None or not path.is_file():
+        raise Problem(404, "not_found", f"recording {number} of meeting {meeting_id} not found")
+    return FileResponse(
+        path,
+        media_type="video/webm",
+        filename=f"hop-{meeting_id}-ghi-hinh-{number}.webm",
+        headers={"Cache-Control": "private, max-age=3600"},
+    )
+
+
+def recording_listener(
+    database: Database, settings: Settings
+) -> Callable[[Finished], Awaitable[None]]:
+    """What the media plane calls when a recording is finished: list it."""
+
+    async def listed(done: Finished) -> None:
+        async with database.writer() as db:
+            db.add(
+                RoomRecording(
+                    meeting_id=done.meeting_id,
+                    number=done.number,
+                    file=str(done.path.relative_to(settings.data_dir)),
+                    bytes=done.bytes,
+                    started_at=done.started_at,
+                    ended_at=done.ended_at,
+                    seconds=done.seconds,
+                )
+            )
+            await db.commit()
+
+    return listed
