@@ -1,4 +1,5 @@
-"""Recording a meeting: the ``main`` and ``floor`` slots muxed into one WebM file (Matroska with VP8 and Opus: browsers play it).
+"""Recording a meeting: the ``main`` and ``floor`` slots muxed into one WebM file
+(Matroska holding VP8 and Opus, which browsers play).
 
 The recorder is one more subscriber of the slots: it takes the same forwarded packets
 the points get and muxes them as they are (PyAV, no decoding, no re-encoding), four
