@@ -409,11 +409,11 @@ def point_agent_command(
 
     if video and test_pattern:
         raise click.UsageError("--video and --test-pattern cannot be used together")
+    # The agent's own lines; from aiortc, aioice and httpx only their warnings.
     logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr
     )
-    if verbose:
-        logging.getLogger("server.point_agent").setLevel(logging.DEBUG)
+    logging.getLogger("server.point_agent").setLevel(logging.DEBUG if verbose else logging.INFO)
     try:
         agent = PointAgent(
             server, token.strip(), video=video, test_pattern=test_pattern, head_count=head_count

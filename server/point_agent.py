@@ -234,8 +234,9 @@ class PointAgent:
                     except (httpx.HTTPError, ConnectionLost, ValueError, KeyError) as exc:
                         delay = backoff.next()
                         log.warning(
-                            "cannot list the meetings (%s); trying again in %.1f s",
-                            str(exc) or type(exc).__name__,
+                            "cannot list the meetings (%s: %s); trying again in %.1f s",
+                            type(exc).__name__,
+                            exc,
                             delay,
                         )
                     else:
@@ -355,6 +356,7 @@ class MeetingSession:
         self._answered: int | None = None  # the last roll call this agent answered
         self.joins: list[str] = []  # "welcome" or "resumed", once per admission
         self.fps: dict[str, float] = {"main": 0.0, "floor": 0.0}
+        self.slots: dict[str, Any] = {}  # who each received m-line shows (media layout)
         self.ws: ClientConnection | None = None
         self.media: MediaClient | None = None
         self._stop_sources: Callable[[], None] | None = None
@@ -515,6 +517,9 @@ class MeetingSession:
             self._resumed(frame)
         elif kind == "event":
             self._event(frame)
+        elif kind == "media":  # the media layout changed (docs/protocol.md)
+            self.slots = frame.get("slots") or {}
+            log.debug("%s: media layout %s", self.label, self.slots)
 
     def _lobby(self, frame: dict[str, Any]) -> None:
         status = frame.get("status")
@@ -687,7 +692,7 @@ class MeetingSession:
             await self._drop_media()
             return
         await media.accept(reply["answer"]["sdp"])
-        slots = reply.get("slots") or {}
+        self.slots = slots = reply.get("slots") or {}
         log.info(
             "%s: media negotiated, %s; main shows %s, floor %s",
             self.label,
@@ -734,9 +739,10 @@ class MeetingSession:
             "floor": (floor - floor_before) / elapsed,
         }
         log.info(
-            "%s: receiving main video %.1f fps, floor video %.1f fps (floor: %s)",
+            "%s: receiving main video %.1f fps (%s), floor video %.1f fps (%s)",
             self.label,
             self.fps["main"],
+            self.slots.get("main") or "nobody",
             self.fps["floor"],
             self._floor_text(),
         )
