@@ -27,6 +27,7 @@ from server.media_ice import server_ice_servers
 from server.meetings.attendance_routes import router as attendance_router
 from server.meetings.calendar_routes import router as calendar_router
 from server.meetings.invitation_routes import router as invitations_router
+from server.meetings.link_routes import router as links_router
 from server.meetings.recording_routes import recording_listener
 from server.meetings.recording_routes import router as recordings_router
 from server.meetings.routes import router as meetings_router
@@ -85,6 +86,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 PresenceRecorder(db, hub.local_points).running() as presence,
             ):
                 app.state.presence = presence
+                if media is not None:
+                    media.on_link_stats = _points_links(presence)
                 yield
         finally:
             if media is not None:
@@ -115,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         invitations_router,
         attendance_router,
         recordings_router,
+        links_router,
         audit_router,
         room_router,
         media_router,
@@ -122,6 +126,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     _serve_client(app, settings)
     return app
+
+
+def _points_links(presence: PresenceRecorder) -> Any:
+    def record(meeting_id: int, links: dict[str, dict[str, Any]]) -> None:
+        for key, figures in links.items():
+            if key.startswith("p:"):
+                presence.link_stats(int(key[2:]), {**figures, "meeting_id": meeting_id})
+
+    return record
 
 
 def _serve_client(app: FastAPI, settings: Settings) -> None:

@@ -12,8 +12,9 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 
 from server.db import Database, utcnow
 from server.meetings.models import Invitation, InvitationState
@@ -35,10 +36,15 @@ class PresenceRecorder:
         self.connected_points = connected_points
         self._seen_points: set[int] = set()
         self._attended: set[tuple[int, str, int]] = set()  # (meeting, "point"|"user", id)
+        self._links: dict[int, dict[str, Any]] = {}  # point id -> its latest link figures
         self._flushed = asyncio.Event()
 
     def point_seen(self, point_id: int) -> None:
         self._seen_points.add(point_id)
+
+    def link_stats(self, point_id: int, figures: dict[str, Any]) -> None:
+        """The media plane's latest figures for a point's link, kept on the point."""
+        self._links[point_id] = {**figures, "at": utcnow().isoformat()}
 
     def attended(self, meeting_id: int, kind: str, invitee_id: int) -> None:
         self._attended.add((meeting_id, kind, invitee_id))
@@ -46,7 +52,8 @@ class PresenceRecorder:
     async def flush(self) -> None:
         seen, self._seen_points = self._seen_points, set()
         attended, self._attended = self._attended, set()
-        if not seen and not attended:
+        links, self._links = self._links, {}
+        if not seen and not attended and not links:
             return
         async with self.database.writer() as db:
             if seen:
@@ -54,6 +61,15 @@ class PresenceRecorder:
                     update(ConferencePoint)
                     .where(ConferencePoint.id.in_(seen))
                     .values(last_seen_at=utcnow())
+                )
+            if links:
+                points = ConferencePoint.__table__
+                await db.execute(
+                    # Core, not ORM: one executemany, whatever the session holds.
+                    update(points)
+                    .where(points.c.id == bindparam("point"))
+                    .values(last_link_stats=bindparam("figures")),
+                    [{"point": k, "figures": v} for k, v in links.items()],
                 )
             by_meeting: dict[tuple[int, str], list[int]] = {}
             for meeting_id, kind, invitee_id in attended:

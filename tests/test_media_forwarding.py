@@ -268,3 +268,43 @@ async def test_the_chair_records_main_and_floor_into_a_file_that_plays(
     # An official not invited to the meeting sees neither the list nor the file.
     for url in (f"/api/meetings/{mid}/recordings", recording["url"]):
         assert (await p.client.get(url, headers=p.auth("official"))).status_code == 404
+
+
+async def test_each_link_is_measured_and_kept_on_the_point(live_province: Province) -> None:
+    p = live_province
+    mid, (point,) = await _live(p, 1)
+    chair_media = MediaClient(ColourBars(RED), Tone(440))
+    chair, _ = await _join(p, mid, p.auth("chair"), chair_media)
+    point_media = MediaClient(ColourBars(BLUE))
+    room, _ = await _join(p, mid, await p.device(point), point_media)
+    try:
+        figures: dict[str, Any] = {}
+        async with asyncio.timeout(20):
+            while figures.get("fps_in") is None:
+                await asyncio.sleep(0.5)
+                answer = await p.client.get(f"/api/meetings/{mid}/links", headers=p.auth("chair"))
+                assert answer.status_code == 200
+                figures = answer.json()["links"].get(f"p:{point}", {})
+        assert 20 <= figures["fps_in"] <= 40, figures
+        assert (figures["width"], figures["height"]) == (320, 180)
+        assert figures["kbps_in"] > 20 and figures["kbps_out"] > 20  # its camera in, main out
+        assert figures["loss_pct"] == 0.0
+        chair_links = await p.client.get(f"/api/meetings/{mid}/links", headers=p.auth("chair"))
+        assert chair_links.json()["links"][f"u:{p.accounts['chair'].id}"]["width"] == 320
+        # Points may not read the meeting's links.
+        refused = await p.client.get(f"/api/meetings/{mid}/links", headers=await p.device(point))
+        assert refused.status_code in (403, 404)
+        # The point's own record carries the latest figures, for the network page.
+        async with asyncio.timeout(10):
+            while True:
+                shown = await p.client.get(f"/api/points/{point}", headers=p.auth("admin"))
+                stats = shown.json()["last_link_stats"] or {}
+                if stats.get("fps_in") is not None:
+                    break
+                await asyncio.sleep(0.5)
+        assert stats["meeting_id"] == mid and stats["width"] == 320
+    finally:
+        for client in (chair_media, point_media):
+            await client.close()
+        for each in (chair, room):
+            await each.close()

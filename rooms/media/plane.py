@@ -10,6 +10,7 @@ folding the persisted log again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -25,6 +26,8 @@ from rooms.store import EventStore
 
 log = logging.getLogger(__name__)
 
+STATS_SECONDS = 5.0
+
 
 class MediaPlane:
     def __init__(
@@ -39,6 +42,10 @@ class MediaPlane:
         self.ice_servers = ice_servers or []
         self.recordings = recordings
         self.on_recording = on_recording
+        # Latest link figures per meeting and member, sampled every STATS_SECONDS.
+        self.links: dict[int, dict[str, dict[str, Any]]] = {}
+        self.on_link_stats: Callable[[int, dict[str, dict[str, Any]]], None] | None = None
+        self._sampler: asyncio.Task[None] | None = None
         self.rooms: dict[int, MediaRoom] = {}
         self._views: dict[int, RoomState] = {}
         self._loading: dict[int, asyncio.Task[None]] = {}
@@ -83,6 +90,10 @@ class MediaPlane:
             await self._close_room(meeting_id)
 
     async def close(self) -> None:
+        if self._sampler is not None:
+            self._sampler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sampler
         for meeting_id in list(self.rooms):
             await self._close_room(meeting_id)
         for task in list(self._tasks):
@@ -115,6 +126,8 @@ class MediaPlane:
             self.rooms[meeting_id] = MediaRoom(
                 meeting_id, self.ice_servers, self.recordings, self.on_recording
             )
+            if self._sampler is None or self._sampler.done():
+                self._sampler = asyncio.get_running_loop().create_task(self._sample_links())
             self._reload(meeting_id)
         loading = self._loading.get(meeting_id)
         if loading is not None:
@@ -152,7 +165,21 @@ class MediaPlane:
         if room is not None and state is not None:
             room.update(state)
 
+    async def _sample_links(self) -> None:
+        while self.rooms:
+            await asyncio.sleep(STATS_SECONDS)
+            for meeting_id, room in list(self.rooms.items()):
+                try:
+                    links = await room.link_stats()
+                except Exception:
+                    log.exception("media %s: link statistics failed", meeting_id)
+                    continue
+                self.links[meeting_id] = links
+                if self.on_link_stats is not None:
+                    self.on_link_stats(meeting_id, links)
+
     async def _close_room(self, meeting_id: int) -> None:
+        self.links.pop(meeting_id, None)
         room = self.rooms.pop(meeting_id, None)
         self._views.pop(meeting_id, None)
         if room is not None:

@@ -39,7 +39,7 @@ from aiortc.sdp import candidate_from_sdp
 
 from rooms.media import aiortc_hooks, policy
 from rooms.media.recorder import Finished, Recorder
-from rooms.media.slots import Frame, Outlet, Slot, is_keyframe
+from rooms.media.slots import Frame, Outlet, Slot, is_keyframe, vp8_size
 from rooms.media.track import OutletTrack, packet
 from rooms.state import Role, RoomState
 
@@ -109,6 +109,10 @@ class Peer:
     thumbnails: list[Slot] = field(default_factory=list)
     page: int = 0
     frames_in: int = 0
+    video_frames_in: int = 0
+    size_in: tuple[int, int] | None = None
+    # The previous stats sample: (monotonic time, counters) for rates over the interval.
+    last_sample: tuple[float, dict[str, float]] | None = None
     # Tells the participant what its m-lines show whenever that changes.
     notify: Callable[[dict[str, Any]], None] | None = None
     shown: dict[str, Any] | None = None
@@ -320,6 +324,10 @@ class MediaRoom:
         frame = Frame(
             encoded.data, encoded.timestamp, codec.clockRate, is_keyframe(codec.name, encoded.data)
         )
+        if kind == "video":
+            peer.video_frames_in += 1
+            if frame.keyframe:
+                peer.size_in = vp8_size(encoded.data) or peer.size_in
         now = time.monotonic()
         for name in ("main", "floor"):
             self.slots[f"{name}.{kind}"].push(peer.member, frame, now)
@@ -328,8 +336,59 @@ class MediaRoom:
                 for slot in viewer.thumbnails:
                     slot.push(peer.member, frame, now)
 
+    async def link_stats(self) -> dict[str, dict[str, Any]]:
+        """What each participant's link to the server looks like now (per member, from its
+        latest connection): RTT, loss, jitter, bitrate both ways, frame rate and size in."""
+        out: dict[str, dict[str, Any]] = {}
+        for peer in list(self.peers.values()):
+            try:
+                report = await peer.pc.getStats()
+            except Exception:  # a peer closing under us
+                continue
+            out[peer.member] = _link_figures(peer, list(report.values()), time.monotonic())
+        return out
+
     def _ask_for_keyframe(self, member: str) -> None:
         peer = self.publishers.get(member)
         receiver = peer.receivers.get("video") if peer else None
         if receiver is not None:
             aiortc_hooks.request_keyframe(receiver)
+
+
+def _link_figures(peer: Peer, stats: list[Any], now: float) -> dict[str, Any]:
+    counters = {"bytes_in": 0.0, "bytes_out": 0.0, "received": 0.0, "lost": 0.0}
+    jitter_ms: list[float] = []
+    rtt_ms: list[float] = []
+    for s in stats:
+        if s.type == "transport":
+            counters["bytes_in"] += s.bytesReceived
+            counters["bytes_out"] += s.bytesSent
+        elif s.type == "inbound-rtp":
+            counters["received"] += s.packetsReceived
+            counters["lost"] += max(0, s.packetsLost)
+            clock = 90 if s.kind == "video" else 48  # RTP units per millisecond
+            jitter_ms.append(s.jitter / clock)
+        elif s.type == "remote-inbound-rtp" and s.roundTripTime is not None:
+            rtt_ms.append(s.roundTripTime * 1000)
+    counters["frames"] = float(peer.video_frames_in)
+    figures: dict[str, Any] = {
+        "rtt_ms": round(max(rtt_ms), 1) if rtt_ms else None,
+        "jitter_ms": round(max(jitter_ms), 1) if jitter_ms else None,
+        "width": peer.size_in[0] if peer.size_in else None,
+        "height": peer.size_in[1] if peer.size_in else None,
+    }
+    previous = peer.last_sample
+    peer.last_sample = (now, counters)
+    if previous is None or now <= previous[0]:
+        figures.update(loss_pct=None, kbps_in=None, kbps_out=None, fps_in=None)
+        return figures
+    seconds = now - previous[0]
+    delta = {k: counters[k] - previous[1].get(k, 0.0) for k in counters}
+    packets = delta["received"] + delta["lost"]
+    figures.update(
+        loss_pct=round(100 * delta["lost"] / packets, 2) if packets > 0 else 0.0,
+        kbps_in=round(delta["bytes_in"] * 8 / 1000 / seconds, 1),
+        kbps_out=round(delta["bytes_out"] * 8 / 1000 / seconds, 1),
+        fps_in=round(delta["frames"] / seconds, 1),
+    )
+    return figures

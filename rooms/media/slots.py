@@ -50,6 +50,15 @@ def vp8_keyframe(data: bytes) -> bool:
     return len(data) > 0 and data[0] & 0x01 == 0
 
 
+def vp8_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height from a VP8 key frame's header (RFC 6386 9.1), else None."""
+    if len(data) < 10 or not vp8_keyframe(data) or data[3:6] != b"\x9d\x01\x2a":
+        return None
+    width = int.from_bytes(data[6:8], "little") & 0x3FFF
+    height = int.from_bytes(data[8:10], "little") & 0x3FFF
+    return width, height
+
+
 def h264_keyframe(data: bytes) -> bool:
     # Annex B: an IDR slice (5) or a sequence parameter set (7) starts a decodable picture.
     start = 0
