@@ -12,9 +12,9 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import Table, bindparam, update
 
 from server.db import Database, utcnow
 from server.meetings.models import Invitation, InvitationState
@@ -63,7 +63,7 @@ class PresenceRecorder:
                     .values(last_seen_at=utcnow())
                 )
             if links:
-                points = ConferencePoint.__table__
+                points = cast(Table, ConferencePoint.__table__)
                 await db.execute(
                     # Core, not ORM: one executemany, whatever the session holds.
                     update(points)

@@ -417,7 +417,7 @@ class RoomSession:
                 )
                 result = {}
             else:
-                result = {"slots": media.thumbnails(self.meeting_id, conn_id, command.page)}
+                result = {"slots": await media.thumbnails(self.meeting_id, conn_id, command.page)}
         except MediaError as refused:
             self.conn.control(messages.error(refused.code, refused.message, command.id))
             return

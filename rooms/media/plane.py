@@ -1,10 +1,6 @@
 """This process's media: a MediaRoom per meeting with local participants, kept in step
-with the room's state.
-
-Each MediaRoom follows its meeting's events as the hub delivers them (folding them with
-``rooms.state.evolve`` into its own copy of the state), so it works the same whichever
-process owns the room. A gap in the events (a message lost on the bus) is healed by
-folding the persisted log again.
+with the room's state (rooms/media/views.py). With media workers configured, the
+server uses rooms/media/remote.py instead, which has the same methods.
 """
 
 from __future__ import annotations
@@ -21,7 +17,8 @@ from aiortc import RTCIceServer
 from rooms.media import aiortc_hooks
 from rooms.media.recorder import Finished
 from rooms.media.room import MediaError, MediaRoom
-from rooms.state import Event, Role, RoomState, evolve
+from rooms.media.views import RoomViews
+from rooms.state import Event, Role, RoomState
 from rooms.store import EventStore
 
 log = logging.getLogger(__name__)
@@ -47,9 +44,7 @@ class MediaPlane:
         self.on_link_stats: Callable[[int, dict[str, dict[str, Any]]], None] | None = None
         self._sampler: asyncio.Task[None] | None = None
         self.rooms: dict[int, MediaRoom] = {}
-        self._views: dict[int, RoomState] = {}
-        self._loading: dict[int, asyncio.Task[None]] = {}
-        self._pending: dict[int, list[Event]] = {}
+        self.views = RoomViews(store, self._state_changed)
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # --- commands from a participant's socket ----------------------------------------
@@ -75,7 +70,7 @@ class MediaPlane:
             raise MediaError("no_peer", "send an offer first")
         await room.add_candidate(conn_id, candidate, mid, index)
 
-    def thumbnails(self, meeting_id: int, conn_id: str, page: int) -> dict[str, Any]:
+    async def thumbnails(self, meeting_id: int, conn_id: str, page: int) -> dict[str, Any]:
         room = self.rooms.get(meeting_id)
         if room is None:
             raise MediaError("no_thumbnails", "this connection receives no thumbnails")
@@ -103,67 +98,27 @@ class MediaPlane:
 
     def on_events(self, meeting_id: int, events: list[Event]) -> None:
         """The hub's listener: every event of every meeting delivered to this process."""
-        if meeting_id not in self._views:
-            return
-        if meeting_id in self._loading:
-            self._pending.setdefault(meeting_id, []).extend(events)
-            return
-        state = self._views[meeting_id]
-        for event in events:
-            if event.seq <= state.seq:
-                continue
-            if event.seq != state.seq + 1:
-                self._reload(meeting_id)
-                return
-            evolve(state, event)
-        self._publish_state(meeting_id)
+        self.views.on_events(meeting_id, events)
+
+    def _state_changed(self, meeting_id: int, state: RoomState) -> None:
+        room = self.rooms.get(meeting_id)
+        if room is not None:
+            room.update(state)
         if state.closed:
             self._background(self._close_room(meeting_id))
 
     async def _room(self, meeting_id: int) -> MediaRoom:
-        if meeting_id not in self._views:
-            self._views[meeting_id] = RoomState(meeting_id)
+        if meeting_id not in self.rooms:
             self.rooms[meeting_id] = MediaRoom(
                 meeting_id, self.ice_servers, self.recordings, self.on_recording
             )
             if self._sampler is None or self._sampler.done():
                 self._sampler = asyncio.get_running_loop().create_task(self._sample_links())
-            self._reload(meeting_id)
-        loading = self._loading.get(meeting_id)
-        if loading is not None:
-            await asyncio.shield(loading)
+        state = await self.views.follow(meeting_id)
         room = self.rooms.get(meeting_id)
-        if room is None or room.state.closed:
+        if room is None or state.closed:
             raise MediaError("room_closed", "the meeting has ended")
         return room
-
-    def _reload(self, meeting_id: int) -> None:
-        if meeting_id in self._loading:
-            return
-        self._pending[meeting_id] = []
-        task = asyncio.get_running_loop().create_task(self._fold(meeting_id))
-        self._loading[meeting_id] = task
-
-    async def _fold(self, meeting_id: int) -> None:
-        try:
-            state = RoomState(meeting_id)
-            for event in await self.store.since(meeting_id, 0):
-                evolve(state, event)
-            for event in self._pending.pop(meeting_id, []):
-                if event.seq == state.seq + 1:
-                    evolve(state, event)
-            self._views[meeting_id] = state
-        except Exception:
-            log.exception("media %s: could not read the room's events", meeting_id)
-        finally:
-            self._loading.pop(meeting_id, None)
-        self._publish_state(meeting_id)
-
-    def _publish_state(self, meeting_id: int) -> None:
-        room = self.rooms.get(meeting_id)
-        state = self._views.get(meeting_id)
-        if room is not None and state is not None:
-            room.update(state)
 
     async def _sample_links(self) -> None:
         while self.rooms:
@@ -181,7 +136,7 @@ class MediaPlane:
     async def _close_room(self, meeting_id: int) -> None:
         self.links.pop(meeting_id, None)
         room = self.rooms.pop(meeting_id, None)
-        self._views.pop(meeting_id, None)
+        self.views.forget(meeting_id)
         if room is not None:
             await room.close()
 

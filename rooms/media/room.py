@@ -131,6 +131,10 @@ class MediaRoom:
         self.recordings = recordings
         self.on_recording = on_recording
         self.recorder: Recorder | None = None
+        # Set by a media worker: frames of local publishers go to the other workers, and
+        # keyframe requests for publishers elsewhere go to theirs.
+        self.relay: Callable[[str, str, Frame], None] | None = None
+        self.remote_keyframe: Callable[[str], None] | None = None
         self._recorder_stops: set[asyncio.Task[Any]] = set()
         self.state = RoomState(meeting_id)
         self.peers: dict[str, Peer] = {}
@@ -328,13 +332,19 @@ class MediaRoom:
             peer.video_frames_in += 1
             if frame.keyframe:
                 peer.size_in = vp8_size(encoded.data) or peer.size_in
+        self.deliver(peer.member, kind, frame)
+        if self.relay is not None:
+            self.relay(peer.member, kind, frame)
+
+    def deliver(self, member: str, kind: str, frame: Frame) -> None:
+        """A frame of ``member``'s camera or microphone, to every slot it feeds here."""
         now = time.monotonic()
         for name in ("main", "floor"):
-            self.slots[f"{name}.{kind}"].push(peer.member, frame, now)
+            self.slots[f"{name}.{kind}"].push(member, frame, now)
         if kind == "video":
             for viewer in self.peers.values():
                 for slot in viewer.thumbnails:
-                    slot.push(peer.member, frame, now)
+                    slot.push(member, frame, now)
 
     async def link_stats(self) -> dict[str, dict[str, Any]]:
         """What each participant's link to the server looks like now (per member, from its
@@ -353,6 +363,8 @@ class MediaRoom:
         receiver = peer.receivers.get("video") if peer else None
         if receiver is not None:
             aiortc_hooks.request_keyframe(receiver)
+        elif peer is None and self.remote_keyframe is not None:
+            self.remote_keyframe(member)  # its camera arrives at another media worker
 
 
 def _link_figures(peer: Peer, stats: list[Any], now: float) -> dict[str, Any]:
