@@ -12,7 +12,6 @@ from starlette.responses import FileResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from rooms.hub import Hub
-from rooms.media.plane import MediaPlane
 from rooms.store import EventStore
 from server import __version__, housekeeping, problems
 from server.accounts.auth_routes import router as auth_router
@@ -23,7 +22,7 @@ from server.body_limit import BodySizeLimit
 from server.db import Database, utcnow
 from server.health import router as health_router
 from server.media_ice import router as media_router
-from server.media_ice import server_ice_servers
+from server.media_setup import media_plane
 from server.meetings.attendance_routes import router as attendance_router
 from server.meetings.calendar_routes import router as calendar_router
 from server.meetings.invitation_routes import router as invitations_router
@@ -60,19 +59,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.db = db
         hub = Hub(EventStore(db), make_bus(settings), utcnow)
         app.state.hub = hub
-        media = (
-            MediaPlane(
-                hub.store,
-                server_ice_servers(settings),
-                recordings=settings.data_dir / "recordings",
-                on_recording=recording_listener(db, settings),
-            )
-            if settings.media_enabled
-            else None
-        )
-        app.state.media = media
-        if media is not None:
-            hub.on_events(media.on_events)
         admissions = AdmissionCache()
         app.state.admissions = admissions
         hub.on_meeting_change(admissions.forget)
@@ -84,14 +70,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             async with (
                 housekeeping.running(db, settings),
                 PresenceRecorder(db, hub.local_points).running() as presence,
+                media_plane(settings, hub.store, recording_listener(db, settings)) as media,
             ):
                 app.state.presence = presence
+                app.state.media = media
                 if media is not None:
+                    hub.on_events(media.on_events)
                     media.on_link_stats = _points_links(presence)
                 yield
         finally:
-            if media is not None:
-                await media.close()
             await hub.stop()
             await db.dispose()
 

@@ -350,6 +350,35 @@ def point_list(unit_code: str | None) -> None:
         click.echo(row)
 
 
+@main.command("media-worker")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", default=0, show_default=True, type=click.IntRange(0, 65535), help="0: any free port."
+)
+@click.option(
+    "--recordings",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where recordings are written (the server's DATA_DIR/recordings).",
+)
+def media_worker(host: str, port: int, recordings: Path | None) -> None:
+    """Forward media for a server (HOINGHI_MEDIA_SECRET must match the server's).
+
+    `hoinghi serve` starts these itself with HOINGHI_MEDIA_WORKERS=N; run them by hand
+    (and list them in HOINGHI_MEDIA_WORKER_ADDRESSES) to put media on other machines.
+    """
+    import logging
+
+    from rooms.media.worker import run_worker
+
+    secret = os.environ.get("HOINGHI_MEDIA_SECRET", "")
+    if not secret:
+        raise click.UsageError("set HOINGHI_MEDIA_SECRET (the same value as the server's)")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_worker(host, port, secret, recordings))
+
+
 @main.command("point-agent")
 @click.option(
     "--server",

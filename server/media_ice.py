@@ -1,4 +1,5 @@
-"""ICE servers for peers: STUN as configured, TURN with short-lived credentials.
+"""Media for clients and admins: ICE servers for peers (STUN as configured, TURN with
+short-lived credentials), and where media runs.
 
 TURN credentials follow coturn's shared-secret scheme (``use-auth-secret``, the "TURN REST
 API" draft): the username is ``<expiry unix time>:<who>``, the password the base64
@@ -15,9 +16,10 @@ import time
 from typing import Any
 
 from aiortc import RTCIceServer
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
-from server.auth import CurrentPrincipal
+from rooms.media.remote import RemoteMediaPlane
+from server.auth import AdminPrincipal, CurrentPrincipal
 from server.deps import AppSettings
 from server.settings import Settings
 
@@ -66,3 +68,16 @@ async def get_ice_servers(principal: CurrentPrincipal, settings: AppSettings) ->
         "ice_servers": ice_servers(settings, who),
         "ttl_seconds": settings.turn_credential_seconds,
     }
+
+
+@router.get("/workers", summary="Admin: where media runs and how many peers each place holds")
+async def media_workers(_: AdminPrincipal, request: Request) -> dict[str, Any]:
+    media = request.app.state.media
+    if media is None:
+        return {"enabled": False, "workers": []}
+    if isinstance(media, RemoteMediaPlane):
+        workers = [{"address": w.address, "up": w.up, "peers": len(w.conns)} for w in media.workers]
+    else:
+        peers = sum(len(room.peers) for room in media.rooms.values())
+        workers = [{"address": "in-process", "up": True, "peers": peers}]
+    return {"enabled": True, "workers": workers}

@@ -26,6 +26,7 @@ from rooms.connection import Connection
 from rooms.hub import Hub, Participant
 from rooms.machine import Rejected
 from rooms.media.plane import MediaPlane
+from rooms.media.remote import RemoteMediaPlane
 from rooms.media.room import MediaError
 from rooms.ratelimit import TokenBucket
 from rooms.room import RoomUnavailable
@@ -251,7 +252,7 @@ class RoomSession:
                 with contextlib.suppress(Exception):
                     await self._attach
                     self.attached = True
-            media: MediaPlane | None = self.websocket.app.state.media
+            media: MediaPlane | RemoteMediaPlane | None = self.websocket.app.state.media
             if media is not None:
                 with contextlib.suppress(Exception):
                     await media.leave(self.meeting_id, self.conn.conn_id)
@@ -390,7 +391,7 @@ class RoomSession:
     async def _media(self, command: messages.MediaCommand) -> None:
         """Signaling for the participant's peer connection: answered here, not by the room
         (nothing in it changes the room's state)."""
-        media: MediaPlane | None = self.websocket.app.state.media
+        media: MediaPlane | RemoteMediaPlane | None = self.websocket.app.state.media
         if media is None:
             self.conn.control(
                 messages.error("media_disabled", "this server has no media plane", command.id)

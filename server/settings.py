@@ -38,6 +38,14 @@ class Settings(BaseSettings):
     ws_burst: int = Field(default=40, ge=1)
     # Media: the server forwards audio and video (aiortc) unless turned off.
     media_enabled: bool = True
+    # Media worker processes this server starts (0: media runs in the server process), or
+    # the addresses (host:port, comma-separated) of workers started elsewhere with
+    # `hoinghi media-worker`, which share HOINGHI_MEDIA_SECRET with the server.
+    media_workers: int = Field(default=0, ge=0, le=64)
+    media_worker_addresses: str = ""
+    media_secret: str = ""
+    # A meeting fills a worker up to this many peer connections before using another.
+    media_peers_per_worker: int = Field(default=80, ge=1)
     # STUN/TURN server URLs for clients and the server's own peers, comma-separated,
     # e.g. "stun:turn.tinh.gov.vn:3478,turn:turn.tinh.gov.vn:3478?transport=udp".
     ice_servers: str = ""

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from rooms.media.plane import STATS_SECONDS, MediaPlane
+from rooms.media.remote import RemoteMediaPlane
 from server.auth import CurrentPrincipal
 from server.deps import ReadDB
 from server.meetings import service
@@ -24,6 +25,6 @@ async def links(
 ) -> dict[str, Any]:
     meeting = await service.get_meeting(db, meeting_id, principal)
     service.require_organizer(meeting, principal)
-    media: MediaPlane | None = request.app.state.media
+    media: MediaPlane | RemoteMediaPlane | None = request.app.state.media
     figures = media.links.get(meeting_id, {}) if media is not None else {}
     return {"meeting_id": meeting_id, "interval_seconds": STATS_SECONDS, "links": figures}

@@ -1,0 +1,87 @@
+"""Media on worker processes: peers spread over two `hoinghi media-worker` processes the
+server starts, frames and keyframe requests crossing between them."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rooms.media.client import ColourBars, MediaClient, Tone
+from server.settings import Settings, load_settings
+from tests.province import Province
+from tests.test_media_forwarding import BLUE, RED, _is, _join, _live, _until
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    # One peer per worker before the next is used: every meeting here spans both workers.
+    return load_settings(
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        secret_key="test-secret-key",
+        seed_demo=False,
+        login_slowdown_after=100,
+        media_workers=2,
+        media_peers_per_worker=1,
+    )
+
+
+async def test_the_floor_and_the_chair_cross_between_workers(live_province: Province) -> None:
+    p = live_province
+    mid, (point_a, point_b) = await _live(p, 2)
+    chair_media = MediaClient(ColourBars(RED), Tone(440))
+    chair, _ = await _join(p, mid, p.auth("chair"), chair_media)  # worker 1
+    a_media = MediaClient()
+    a, _ = await _join(p, mid, await p.device(point_a), a_media)  # worker 2
+    b_media = MediaClient(ColourBars(BLUE), Tone(660))
+    b, _ = await _join(p, mid, await p.device(point_b), b_media)  # back on worker 1
+    rooms: list[Any] = [chair, a, b]
+    try:
+        placed = (await p.client.get("/api/media/workers", headers=p.auth("admin"))).json()
+        assert [w["peers"] for w in placed["workers"]] == [2, 1]
+        assert all(w["up"] for w in placed["workers"])
+        main_video = a_media.slots["main.video"]
+        await _until(lambda: main_video.frames > 0, within=15)
+        first = a_media.first_frame_after_start("main.video")
+        assert first is not None and first < 1.5, first
+        await asyncio.sleep(2)
+        assert _is(RED, main_video.mean_rgb())
+        assert main_video.fps() >= 25, main_video.fps()
+        assert a_media.slots["main.audio"].frames > 50
+
+        assert (await chair.send("grant_floor", target=f"p:{point_b}"))["type"] == "ack"
+        floor = a_media.slots["floor.video"]
+        await _until(lambda: _is(BLUE, floor.mean_rgb()), within=15)
+        await _until(lambda: a_media.slots["floor.audio"].frames > 20)
+
+        # Recording happens on the chair's worker; the server lists it.
+        assert (await chair.send("start_recording"))["type"] == "ack"
+        await asyncio.sleep(2)
+        assert (await chair.send("stop_recording"))["type"] == "ack"
+        listed: list[dict[str, Any]] = []
+        async with asyncio.timeout(10):
+            while not listed:
+                answer = await p.client.get(
+                    f"/api/meetings/{mid}/recordings", headers=p.auth("chair")
+                )
+                listed = answer.json()
+                await asyncio.sleep(0.2)
+        assert listed[0]["bytes"] > 10_000
+
+        # Link figures come back from both workers.
+        async with asyncio.timeout(15):
+            while True:
+                links = (
+                    await p.client.get(f"/api/meetings/{mid}/links", headers=p.auth("chair"))
+                ).json()["links"]
+                if {f"p:{point_a}", f"p:{point_b}"} <= links.keys():
+                    break
+                await asyncio.sleep(0.5)
+    finally:
+        for client in (chair_media, a_media, b_media):
+            await client.close()
+        for room in rooms:
+            await room.close()
