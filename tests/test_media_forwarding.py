@@ -308,3 +308,37 @@ async def test_each_link_is_measured_and_kept_on_the_point(live_province: Provin
             await client.close()
         for each in (chair, room):
             await each.close()
+
+
+async def test_a_points_picture_loss_reaches_the_chair_throttled(live_province: Province) -> None:
+    p = live_province
+    mid, (point,) = await _live(p, 1)
+    chair_media = MediaClient(ColourBars(RED))
+    chair, _ = await _join(p, mid, p.auth("chair"), chair_media)
+    asked: list[float] = []
+    camera_sender = chair_media.pc.getTransceivers()[0].sender
+    original = camera_sender._send_keyframe
+
+    def counted() -> None:  # the chair's encoder is told to make a keyframe
+        asked.append(asyncio.get_running_loop().time())
+        original()
+
+    aiortc_hooks.on_keyframe_request(camera_sender, counted)
+    point_media = MediaClient()
+    room, _ = await _join(p, mid, await p.device(point), point_media)
+    try:
+        await _until(lambda: point_media.slots["main.video"].frames > 10)
+        await asyncio.sleep(1.0)  # the join's own request is over
+        before = len(asked)
+        receiver = point_media.pc.getTransceivers()[0].receiver
+        for _ in range(5):  # the point reports picture loss five times in 0.1 s
+            assert aiortc_hooks.request_keyframe(receiver)
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(1.0)
+        # Forwarded to the chair, at most one now and one when the 0.5 s are up.
+        assert 1 <= len(asked) - before <= 2, asked[before:]
+    finally:
+        for client in (chair_media, point_media):
+            await client.close()
+        for each in (chair, room):
+            await each.close()

@@ -140,3 +140,21 @@ async def test_an_outlet_hands_frames_to_its_reader_and_ends_when_closed() -> No
     await asyncio.sleep(0)
     slot.remove("p:7")
     assert await asyncio.wait_for(waiting, 1) is None
+
+
+async def test_keyframe_requests_to_one_source_are_throttled_but_never_lost() -> None:
+    from rooms.media.room import KeyframeThrottle
+
+    sent: list[tuple[str, float]] = []
+    loop = asyncio.get_running_loop()
+    throttle = KeyframeThrottle(lambda source: sent.append((source, loop.time())), interval=0.2)
+    start = loop.time()
+    throttle.request("u:1")
+    throttle.request("u:1")  # inside the interval: deferred, not dropped
+    throttle.request("u:1")  # and coalesced with the one already waiting
+    throttle.request("p:2")  # another source has its own budget
+    assert [s for s, _ in sent] == ["u:1", "p:2"]
+    await asyncio.sleep(0.3)
+    assert [s for s, _ in sent] == ["u:1", "p:2", "u:1"]
+    assert sent[2][1] - start >= 0.19
+    throttle.close()

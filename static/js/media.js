@@ -9,9 +9,10 @@ const THUMBNAILS = 9;
 const RETRY_MS = 3000;
 
 export class RoomMedia {
-  constructor({ command, onStatus, onLayout, videos }) {
+  constructor({ command, onStatus, onDevices, onLayout, videos }) {
     this.command = command; // (type, fields) => Promise<frame>
-    this.onStatus = onStatus; // (text, isProblem) => void
+    this.onStatus = onStatus; // (text, isProblem) => void: the media connection
+    this.onDevices = onDevices; // (text) => void: the camera and microphone ("" when fine)
     this.onLayout = onLayout; // (slots) => void
     this.videos = videos; // { main, floor, thumbnails: [] }
     this.pc = null;
@@ -91,9 +92,10 @@ export class RoomMedia {
       });
     } catch (error) {
       this.local = null;
-      this.onStatus(t("media.no_devices", { reason: error.name || String(error) }), true);
+      this.onDevices(t("media.no_devices", { reason: error.name || String(error) }));
       return;
     }
+    this.onDevices("");
     this.applyMute();
   }
 

@@ -572,8 +572,11 @@ function wire() {
     const answer = await connection.command("chat", { text, to });
     if (answer.type === "ack") $("#chat-text").value = "";
   });
-  $("#camera").addEventListener("change", (event) => media.useDevice("video", event.target.value).catch((error) => notify(t("media.no_devices", { reason: error.name }))));
-  $("#microphone").addEventListener("change", (event) => media.useDevice("audio", event.target.value).catch((error) => notify(t("media.no_devices", { reason: error.name }))));
+  for (const [select, kind] of [["#camera", "video"], ["#microphone", "audio"]]) {
+    $(select).addEventListener("change", (event) =>
+      media.useDevice(kind, event.target.value).catch((error) => notify(t("media.no_devices", { reason: error.name }))),
+    );
+  }
   $("#record").addEventListener("click", () =>
     connection.command(model.recording ? "stop_recording" : "start_recording"),
   );
@@ -631,6 +634,10 @@ async function start() {
     onStatus: (text, problem) => {
       $("#media-status").textContent = text;
       $("#media-status").dataset.problem = problem ? "yes" : "no";
+    },
+    onDevices: (text) => {
+      $("#device-status").textContent = text;
+      $("#device-status").hidden = !text;
     },
     onLayout: () => render(),
     videos: {
