@@ -18,6 +18,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from rooms import messages
@@ -42,6 +43,25 @@ class EventFrame:
     @classmethod
     def of(cls, event: Event) -> EventFrame:
         return cls(event.seq, event.kind, event.data, event_frame(event))
+
+    @cached_property
+    def wire(self) -> bytes:
+        """The whole WebSocket frame, the same bytes for every client (a server's frames
+        are not masked): built once, written to each socket as it is."""
+        return websocket_text_frame(self.frame)
+
+
+def websocket_text_frame(text: str) -> bytes:
+    """One final, unmasked text frame (RFC 6455 5.2)."""
+    payload = text.encode()
+    length = len(payload)
+    if length < 126:
+        header = bytes((0x81, length))
+    elif length < 1 << 16:
+        header = bytes((0x81, 126)) + length.to_bytes(2, "big")
+    else:
+        header = bytes((0x81, 127)) + length.to_bytes(8, "big")
+    return header + payload
 
 
 @dataclass(frozen=True)
@@ -69,6 +89,7 @@ class Connection:
         fetch: Callable[[int, int], Awaitable[list[Event]]],
         queue_items: int = QUEUE_ITEMS,
         on_drop: Callable[[], None] | None = None,
+        write_now: Callable[[bytes], bool] | None = None,
     ) -> None:
         self.conn_id = conn_id
         self.key = key
@@ -86,6 +107,11 @@ class Connection:
         # Told when the connection is dropped for being too slow: its session must end now,
         # not when a close frame finally gets through the stalled socket.
         self._on_drop = on_drop
+        # Writes a whole frame to the socket at once if it can (see server/raw_socket.py):
+        # events then skip the queue and the writer while nothing is waiting before them.
+        self._write_now = write_now
+        self._writing = False  # the writer holds an item it has not finished sending
+        self.written_directly = 0
 
     def deliver(self, item: Outgoing) -> None:
         """Queue an item without waiting; a full queue closes the connection."""
@@ -96,6 +122,10 @@ class Connection:
         if item.events and self.last_seq is None:
             self._held.append(item)
             return
+        if item.events and not item.frames and self._write_now is not None:
+            item = self._write_directly(item)
+            if not item.events and item.close is None and item.catch_up is None:
+                return
         try:
             self._queue.put_nowait(item)
         except asyncio.QueueFull:
@@ -103,6 +133,24 @@ class Connection:
             log.warning("closing %s (%s): too slow to keep up", self.conn_id, self.key)
             if self._on_drop is not None:
                 self._on_drop()
+
+    def _write_directly(self, item: Outgoing) -> Outgoing:
+        """Write the item's events now if nothing is queued or being sent before them; what
+        could not be written (a gap, a full socket buffer) is left for the writer."""
+        assert self._write_now is not None and self.last_seq is not None
+        if self._writing or not self._queue.empty():
+            return item
+        for index, event in enumerate(item.events):
+            if event.seq <= self.last_seq:
+                continue
+            if event.seq != self.last_seq + 1:
+                return Outgoing(events=item.events[index:], close=item.close)
+            if receives(event.kind, event.data, self.key, self.role):
+                if not self._write_now(event.wire):
+                    return Outgoing(events=item.events[index:], close=item.close)
+                self.written_directly += 1
+            self.last_seq = event.seq
+        return Outgoing(close=item.close, catch_up=item.catch_up)
 
     def events(self, events: tuple[EventFrame, ...]) -> None:
         self.deliver(Outgoing(events=events))
@@ -137,9 +185,11 @@ class Connection:
     async def run_writer(self) -> None:
         """Send queued items until stopped; returns when the socket fails or stop() is called."""
         while True:
+            self._writing = False
             item = await self._queue.get()
             if item is None or self.dropped:
                 return
+            self._writing = True
             for frame in item.frames:
                 await self._send(frame)
             for event in item.events:

@@ -34,6 +34,7 @@ from server.migrate import current_revision, head_revision
 from server.network.monitor import NetworkMonitor
 from server.network.routes import router as network_router
 from server.presence import PresenceRecorder
+from server.raw_socket import KeepRawSend
 from server.room_endpoint import router as room_router
 from server.rooms_setup import make_bus
 from server.settings import Settings, load_settings
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     problems.install(app)
     app.add_middleware(BodySizeLimit, default_bytes=MAX_API_BODY_BYTES)
+    app.add_middleware(KeepRawSend)  # added last: the outermost
     # The calendar router comes before the meetings router: /api/meetings/{id}.ics must be
     # tried before /api/meetings/{id}.
     for router in (

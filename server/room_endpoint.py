@@ -40,6 +40,7 @@ from server.meetings.lifecycle import MeetingStatus
 from server.meetings.models import Meeting
 from server.presence import PresenceRecorder
 from server.problems import Problem
+from server.raw_socket import direct_writer
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -214,6 +215,7 @@ class RoomSession:
             close=self._close,
             fetch=lambda after, upto: self.hub.store.since(meeting_id, after, upto),
             on_drop=self._dropped,
+            write_now=direct_writer(websocket.scope),
         )
         self.attached = False
         self._attach: asyncio.Task[None] | None = None

@@ -124,3 +124,79 @@ async def test_a_seq_notice_fetches_what_was_missed_on_the_bus() -> None:
     conn.stop()
     await writer
     assert [f["seq"] for f in socket.sent] == [3, 4, 5]
+
+
+def test_an_event_frame_is_the_websocket_frame_the_websockets_library_would_send() -> None:
+    from websockets.frames import Frame, Opcode
+
+    from rooms.connection import websocket_text_frame
+
+    for text in ("", "xin chào", "a" * 125, "ă" * 200, "b" * 70_000):
+        expected = Frame(Opcode.TEXT, text.encode()).serialize(mask=False, extensions=[])
+        assert websocket_text_frame(text) == expected
+
+
+class RawSocket(Socket):
+    """A socket whose whole frames can also be written at once, as uvicorn's allows."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.order: list[str] = []  # "direct:<seq>" or "send:<seq|type>", as they went out
+        self.full = False
+
+    def write_now(self, frame: bytes) -> bool:
+        if self.full:
+            return False
+        text = json.loads(frame[2:] if frame[1] < 126 else frame[4:])
+        self.order.append(f"direct:{text['seq']}")
+        return True
+
+    async def send(self, frame: str) -> None:
+        decoded = json.loads(frame)
+        self.order.append(f"send:{decoded.get('seq', decoded['type'])}")
+        await super().send(frame)
+
+
+async def test_idle_connections_get_events_written_at_once_and_in_order() -> None:
+    socket = RawSocket()
+    log = [_event(n) for n in range(1, 9)]
+    conn = Connection(
+        "proc.1", "p:2", Role.POINT, socket.send, socket.close,
+        lambda a, b: _fetch(log, a, b), write_now=socket.write_now,
+    )  # fmt: skip
+    writer = asyncio.create_task(conn.run_writer())
+    conn.start_after(0, ['{"type":"welcome"}'])
+    conn.events(_item(log[0]))  # the welcome is still queued: this one waits behind it
+    await asyncio.sleep(0.01)
+    conn.events(_item(log[1]))  # idle now: written at once
+    conn.events(_item(log[3]))  # a gap: the writer fetches 3 and sends 4 after it
+    await asyncio.sleep(0.01)
+    socket.full = True
+    conn.events(_item(log[4]))  # the socket has a backlog: queued for the writer
+    await asyncio.sleep(0.01)
+    socket.full = False
+    conn.events(_item(log[5]))
+    conn.events(_item(log[5]))  # a duplicate is dropped
+    await asyncio.sleep(0.01)
+    assert socket.order == [
+        "send:welcome",
+        "send:1",
+        "direct:2",
+        "send:3",
+        "send:4",
+        "send:5",
+        "direct:6",
+    ]
+    assert conn.written_directly == 2 and conn.last_seq == 6
+    conn.stop()
+    await writer
+
+
+async def _fetch(log: list[Event], after: int, upto: int) -> list[Event]:
+    return [e for e in log if after < e.seq <= upto]
+
+
+def test_the_uvicorn_internals_the_direct_write_uses_are_there() -> None:
+    from server.raw_socket import check
+
+    check()
