@@ -118,6 +118,7 @@ def _phase(
 ) -> dict[str, float]:
     context = multiprocessing.get_context("spawn")
     ready, out, go = context.Queue(), context.Queue(), context.Event()
+    join_cpu_before = sum(cpu_seconds(pid) for pid in pids)
     started_at = time.time()
     procs = [
         context.Process(target=_point_process, args=(urls, started_at, args.events, ready, go, out))
@@ -126,6 +127,7 @@ def _phase(
     for proc in procs:
         proc.start()
     join_all = max(ready.get(timeout=300) for _ in procs)
+    join_cpu = sum(cpu_seconds(pid) for pid in pids) - join_cpu_before
     time.sleep(1)  # let the join storm settle before timing
     cpu_before = sum(cpu_seconds(pid) for pid in pids)
     go.set()
@@ -139,6 +141,7 @@ def _phase(
     expected = args.events * sum(len(urls) for urls in point_urls)
     return {
         "join_all_s": round(join_all, 3),
+        "join_server_cpu_s": round(join_cpu, 3),
         "p50_ms": round(percentile(latencies, 0.5) * 1000, 2),
         "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
         "deliveries": deliveries,

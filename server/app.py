@@ -13,7 +13,7 @@ from starlette.staticfiles import StaticFiles
 
 from rooms.hub import Hub
 from rooms.store import EventStore
-from server import __version__, housekeeping, problems
+from server import __version__, housekeeping, problems, quiet_sockets
 from server.accounts.auth_routes import router as auth_router
 from server.accounts.user_routes import router as users_router
 from server.admission import AdmissionCache
@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 f"database is at revision {revision}, code expects {head_revision()}: "
                 "run `hoinghi migrate`"
             )
+        quiet_sockets.install()
         db = Database(settings.database_url)
         app.state.db = db
         hub = Hub(EventStore(db), make_bus(settings), utcnow)

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import raiseload
 
 from server.db import utcnow
 from server.network.models import ConferencePoint, Unit, UnitKind
@@ -167,9 +168,14 @@ async def list_points(
     return list(page.scalars().all()), total, online
 
 
-async def point_by_device_token(db: AsyncSession, device_token: str) -> ConferencePoint:
-    """The enabled point holding this device token, or a 401 problem."""
+async def point_by_device_token(
+    db: AsyncSession, device_token: str, *, with_unit: bool = True
+) -> ConferencePoint:
+    """The enabled point holding this device token, or a 401 problem. Authentication alone
+    (``with_unit=False``) skips joining the unit: a join storm is 200 of these at once."""
     query = select(ConferencePoint).where(ConferencePoint.token_hash == token_hash(device_token))
+    if not with_unit:
+        query = query.options(raiseload(ConferencePoint.unit))
     point = (await db.execute(query)).scalar_one_or_none()
     challenge = {"WWW-Authenticate": "Bearer"}
     if point is None:
