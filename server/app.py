@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -57,6 +58,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "run `hoinghi migrate`"
             )
         quiet_sockets.install()
+        # Collect garbage less often: a join storm allocates hundreds of thousands of objects,
+        # and a young collection every 700 made it ~15 % slower (python -m bench signaling).
+        gc.set_threshold(50_000, 20, 100)
         db = Database(settings.database_url)
         app.state.db = db
         hub = Hub(EventStore(db), make_bus(settings), utcnow)

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocketState
 
 from rooms import messages
@@ -44,7 +45,6 @@ from server.raw_socket import direct_writer
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
-router = APIRouter()
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -70,8 +70,8 @@ class Refused(Exception):
         self.message = message
 
 
-@router.websocket("/ws/meetings/{meeting_id}")
-async def room_socket(websocket: WebSocket, meeting_id: int) -> None:
+async def room_socket(websocket: WebSocket) -> None:
+    meeting_id: int = websocket.path_params["meeting_id"]
     await websocket.accept()
     try:
         token = await _token(websocket)
@@ -425,3 +425,8 @@ class RoomSession:
             self.conn.control(messages.error(refused.code, refused.message, command.id))
             return
         self.conn.control(messages.ack(command.id, **result))
+
+
+# A plain Starlette route: FastAPI's dependency solving per socket is measurable in a join
+# storm, and this endpoint has nothing to solve.
+router = APIRouter(routes=[WebSocketRoute("/ws/meetings/{meeting_id:int}", room_socket)])
