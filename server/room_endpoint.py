@@ -23,7 +23,7 @@ from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocketState
 
 from rooms import messages
-from rooms.connection import Connection
+from rooms.connection import CLOSE_TOO_SLOW, Connection
 from rooms.hub import Hub, Participant
 from rooms.machine import Rejected
 from rooms.media.plane import MediaPlane
@@ -267,7 +267,10 @@ class RoomSession:
                 await asyncio.wait_for(writer, WRITER_FLUSH_SECONDS)
             if not writer.done():
                 writer.cancel()
-            await self._close(1000, "")
+            if self.conn.dropped:  # too slow: it may reconnect and resume from the log
+                await self._close(CLOSE_TOO_SLOW, "too slow to keep up; reconnect to resume")
+            else:
+                await self._close(1000, "")
 
     async def _status(self, waiter: asyncio.Event) -> Meeting | None:
         # The handshake's read (possibly a few seconds old) is trusted only if it says live;

@@ -101,9 +101,29 @@ class RemoteMediaPlane:
 
     async def _read(self, worker: WorkerLink) -> None:
         assert worker.reader is not None
-        while (message := await wire.read(worker.reader)) is not None:
-            if isinstance(message, dict):
-                self._on_message(worker, message)
+        try:
+            while (message := await wire.read(worker.reader)) is not None:
+                if isinstance(message, dict):
+                    self._on_message(worker, message)
+        except (OSError, wire.WireError, ValueError) as exc:
+            log.error("media worker %s: link broken: %s", worker.address, exc)
+        finally:
+            self._lost(worker)
+        # Its participants renegotiate onto the other workers; this one is tried again.
+        self._background(self._reconnect(worker))
+
+    async def _reconnect(self, worker: WorkerLink) -> None:
+        delay = 1.0
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                await self._connect(worker, within=0)
+                log.info("media worker %s: link restored", worker.address)
+                return
+            except OSError:
+                delay = min(30.0, delay * 2)
+
+    def _lost(self, worker: WorkerLink) -> None:
         log.error("media worker %s is gone; its participants reconnect elsewhere", worker.address)
         if worker.writer is not None:
             worker.writer.close()
@@ -151,6 +171,8 @@ class RemoteMediaPlane:
         worker.writer.write(wire.encode_json({**message, "rid": rid}))
         try:
             reply = await asyncio.wait_for(future, REPLY_SECONDS)
+        except TimeoutError:
+            raise MediaError("unavailable", "the media worker did not answer; retry") from None
         finally:
             worker.pending.pop(rid, None)
         if "error" in reply:
@@ -172,7 +194,11 @@ class RemoteMediaPlane:
         state = await self.views.follow(meeting_id)
         if state.closed:
             raise MediaError("room_closed", "the meeting has ended")
-        await self.leave(meeting_id, conn_id)
+        previous = self._forget(conn_id)  # a new offer on the same socket replaces the peer
+        if previous is not None:
+            self._tell(
+                previous.worker, {"op": "leave", "meeting_id": meeting_id, "conn_id": conn_id}
+            )
         worker = self._place(meeting_id)
         placement = Placement(meeting_id, worker, member, False, notify)
         self.placements[conn_id] = placement
@@ -191,7 +217,9 @@ class RemoteMediaPlane:
                 },
             )
         except BaseException:
-            self._forget(conn_id)
+            # The worker may still finish the offer: make sure it lets the peer go.
+            if self._forget(conn_id) is not None:
+                self._tell(worker, {"op": "leave", "meeting_id": meeting_id, "conn_id": conn_id})
             raise
         placement.publishes = bool(reply.get("publishes"))
         self._send_state(meeting_id)  # where this member publishes, to the other workers
@@ -247,6 +275,11 @@ class RemoteMediaPlane:
                 worker.writer.close()
         for task in list(self._tasks):
             task.cancel()
+
+    def _tell(self, worker: WorkerLink, message: dict[str, Any]) -> None:
+        """A message that needs no answer (sent if the worker is reachable)."""
+        if worker.up and worker.writer is not None:
+            worker.writer.write(wire.encode_json(message))
 
     # --- placement and state ----------------------------------------------------------
 

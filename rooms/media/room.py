@@ -308,7 +308,11 @@ class MediaRoom:
         # One process records: the one the chair's media arrives at.
         records_here = main is not None and main in self.publishers
         if wanted is not None and self.recorder is None and self.recordings and records_here:
-            path = self.recordings / f"meeting-{self.meeting_id}" / f"recording-{wanted}.webm"
+            # A recording that outlives this room's media (everyone left and came back) goes
+            # on in a new file: one file per stretch, never one written over another.
+            stamp = time.strftime("%Y%m%dT%H%M%S")
+            name = f"recording-{wanted}-{stamp}-{id(self):x}.webm"
+            path = self.recordings / f"meeting-{self.meeting_id}" / name
             self.recorder = Recorder(self.meeting_id, wanted, path, self.slots, self.on_recording)
             self.recorder.start()
 

@@ -84,16 +84,24 @@ class MediaWorker:
         self._server = writer
         self.ice_servers = [RTCIceServer(**entry) for entry in hello.get("ice_servers", [])]
         log.info("media worker %s: server connected", self.address)
-        while (message := await wire.read(reader)) is not None:
-            if isinstance(message, dict):
-                self._background(self._handle(message))
+        try:
+            while (message := await wire.read(reader)) is not None:
+                if isinstance(message, dict):
+                    self._background(self._handle(message))
+        except (OSError, wire.WireError, ValueError) as exc:
+            log.warning("media worker %s: server link broken: %s", self.address, exc)
         log.warning("media worker %s: the server went away; dropping every peer", self.address)
+        # Peers exist only for the server that placed them; a new server link starts afresh.
+        for meeting_id in list(self.rooms):
+            await self._close_room(meeting_id)
         if self._server is writer:
             self._server = None
-            for meeting_id in list(self.rooms):
-                await self._close_room(meeting_id)
 
     async def _serve_worker(self, reader: asyncio.StreamReader) -> None:
+        with contextlib.suppress(OSError, wire.WireError, ValueError):
+            await self._from_worker(reader)
+
+    async def _from_worker(self, reader: asyncio.StreamReader) -> None:
         while (message := await wire.read(reader)) is not None:
             if isinstance(message, wire.FrameMessage):
                 room = self.rooms.get(message.meeting_id)

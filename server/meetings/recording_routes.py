@@ -7,7 +7,7 @@ from datetime import datetime
 
 from fastapi import APIRouter
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import func, select
 from starlette.responses import FileResponse
 
 from rooms.media.recorder import Finished
@@ -98,12 +98,23 @@ def recording_listener(
     """What the media plane calls when a recording is finished: list it."""
 
     async def listed(done: Finished) -> None:
+        # Listed in the order they finish, numbered per meeting (one room recording may be
+        # several files, if everyone left and came back while it ran).
         async with database.writer() as db:
+            last = await db.scalar(
+                select(func.max(RoomRecording.number)).where(
+                    RoomRecording.meeting_id == done.meeting_id
+                )
+            )
             db.add(
                 RoomRecording(
                     meeting_id=done.meeting_id,
-                    number=done.number,
-                    file=str(done.path.relative_to(settings.data_dir)),
+                    number=(last or 0) + 1,
+                    file=str(
+                        done.path.relative_to(settings.data_dir)
+                        if done.path.is_relative_to(settings.data_dir)
+                        else done.path  # a worker elsewhere writes to a shared directory
+                    ),
                     bytes=done.bytes,
                     started_at=done.started_at,
                     ended_at=done.ended_at,

@@ -73,12 +73,27 @@ export class RoomMedia {
     await this.gathered(pc);
     if (generation !== this.generation) return;
     const reply = await this.command("offer", { sdp: pc.localDescription.sdp });
-    if (reply.type !== "ack" || generation !== this.generation) {
-      if (reply.type !== "ack") this.onStatus(t("media.failed"), true);
+    if (generation !== this.generation) return;
+    if (reply.type !== "ack") {
+      this.onStatus(t("media.failed"), true);
+      // A worker busy or restarting: try again; a refusal for good (no media, not allowed)
+      // is not retried.
+      if (!["media_disabled", "forbidden", "room_closed"].includes(reply.code)) this.retryLater(generation);
       return;
     }
-    await pc.setRemoteDescription(reply.answer);
+    try {
+      await pc.setRemoteDescription(reply.answer);
+    } catch {
+      this.onStatus(t("media.failed"), true);
+      return this.retryLater(generation);
+    }
     this.layoutChanged(reply.slots);
+  }
+
+  retryLater(generation) {
+    setTimeout(() => {
+      if (generation === this.generation) this.start({ organizer: this.thumbnails > 0, you: this.you });
+    }, RETRY_MS);
   }
 
   async openDevices() {
@@ -180,9 +195,7 @@ export class RoomMedia {
     if (state === "connected") this.onStatus(t("media.connected"), false);
     else if (state === "failed") {
       this.onStatus(t("media.lost"), true);
-      setTimeout(() => {
-        if (generation === this.generation) this.start({ organizer: this.thumbnails > 0, you: this.you });
-      }, RETRY_MS);
+      this.retryLater(generation);
     } else if (state === "connecting") this.onStatus(t("media.connecting"), false);
   }
 
