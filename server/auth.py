@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
@@ -148,17 +148,16 @@ async def _point_principal_by_token(db: AsyncSession, token: str) -> Principal:
         raise _unauthenticated("invalid_token", "unknown device token")
     if not row.enabled:
         raise _unauthenticated("point_disabled", "this conference point is disabled")
-    return Principal(
-        kind=PrincipalKind.POINT,
-        id=row.id,
-        name=row.name,
-        unit_id=row.unit_id,
-        session_id=None,
-        display_name=row.name,
-    )
+    return _point_principal(row, session_id=None)
 
 
-def _point_principal(point: ConferencePoint, session_id: int | None) -> Principal:
+class _PointColumns(Protocol):
+    id: int
+    name: str
+    unit_id: int
+
+
+def _point_principal(point: _PointColumns, session_id: int | None) -> Principal:
     return Principal(
         kind=PrincipalKind.POINT,
         id=point.id,

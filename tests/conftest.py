@@ -147,15 +147,24 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
+def test_settings(database_url: str, tmp_path: Path, **overrides: object) -> Settings:
+    """Settings for one test's own data directory and database."""
     return load_settings(
         data_dir=tmp_path / "data",
         database_url=database_url,
         secret_key="test-secret-key",
         seed_demo=False,
         login_slowdown_after=100,
+        **overrides,
     )
+
+
+test_settings.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return test_settings(database_url, tmp_path)
 
 
 @pytest.fixture

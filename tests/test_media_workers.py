@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from rooms.media.client import ColourBars, MediaClient, Tone
-from server.settings import Settings, load_settings
+from server.settings import Settings
+from tests.conftest import test_settings
 from tests.province import Province
 from tests.test_media_forwarding import BLUE, RED, _is, _join, _live, _until
 
@@ -18,15 +19,7 @@ from tests.test_media_forwarding import BLUE, RED, _is, _join, _live, _until
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     # One peer per worker before the next is used: every meeting here spans both workers.
-    return load_settings(
-        data_dir=tmp_path / "data",
-        database_url=database_url,
-        secret_key="test-secret-key",
-        seed_demo=False,
-        login_slowdown_after=100,
-        media_workers=2,
-        media_peers_per_worker=1,
-    )
+    return test_settings(database_url, tmp_path, media_workers=2, media_peers_per_worker=1)
 
 
 async def test_the_floor_and_the_chair_cross_between_workers(live_province: Province) -> None:

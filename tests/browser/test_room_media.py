@@ -41,6 +41,19 @@ async def _kiosk(browser: Any, base: str, mid: int, token: str) -> Page:
     return page
 
 
+async def _chair(browser: Any, base: str, mid: int) -> Page:
+    """The chair's room page, signed in, its camera and microphone connected."""
+    context = await browser.new_context(viewport=VIEWPORT)
+    chair = await context.new_page()
+    await chair.goto(f"{base}/meetings/{mid}/room")
+    await chair.get_by_label("Tên đăng nhập").fill("chair")
+    await chair.get_by_label("Mật khẩu").fill(PASSWORD)
+    await chair.get_by_role("button", name="Đăng nhập").click()
+    await expect(chair.locator("#connection")).to_have_text("Đã kết nối")
+    await expect(chair.locator("#media-status")).to_have_text("Đã kết nối hình ảnh và âm thanh")
+    return chair
+
+
 async def test_a_chromium_chair_is_seen_and_heard_at_chromium_points(
     live_province: Province, browser: Any, artifacts: Path
 ) -> None:
@@ -53,14 +66,7 @@ async def test_a_chromium_chair_is_seen_and_heard_at_chromium_points(
     await p.step(mid, "start", role="chair")
     base = str(p.client.base_url).rstrip("/")
 
-    chair_context = await browser.new_context(viewport=VIEWPORT)
-    chair = await chair_context.new_page()
-    await chair.goto(f"{base}/meetings/{mid}/room")
-    await chair.get_by_label("Tên đăng nhập").fill("chair")
-    await chair.get_by_label("Mật khẩu").fill(PASSWORD)
-    await chair.get_by_role("button", name="Đăng nhập").click()
-    await expect(chair.locator("#connection")).to_have_text("Đã kết nối")
-    await expect(chair.locator("#media-status")).to_have_text("Đã kết nối hình ảnh và âm thanh")
+    chair = await _chair(browser, base, mid)
 
     token_a = (await p.device(point_a))["Authorization"].split()[1]
     token_b = (await p.device(point_b))["Authorization"].split()[1]
@@ -122,13 +128,7 @@ async def test_a_point_without_a_camera_is_told_so_and_still_sees_the_chair(
     await p.step(mid, "schedule")
     await p.step(mid, "start", role="chair")
     base = str(p.client.base_url).rstrip("/")
-    chair_context = await browser.new_context(viewport=VIEWPORT)
-    chair = await chair_context.new_page()
-    await chair.goto(f"{base}/meetings/{mid}/room")
-    await chair.get_by_label("Tên đăng nhập").fill("chair")
-    await chair.get_by_label("Mật khẩu").fill(PASSWORD)
-    await chair.get_by_role("button", name="Đăng nhập").click()
-    await expect(chair.locator("#media-status")).to_have_text("Đã kết nối hình ảnh và âm thanh")
+    chair = await _chair(browser, base, mid)
 
     # This kiosk's camera is unplugged (or refused): getUserMedia fails.
     context = await browser.new_context(viewport=VIEWPORT)
@@ -147,4 +147,4 @@ async def test_a_point_without_a_camera_is_told_so_and_still_sees_the_chair(
         await expect(problem).to_be_visible()  # said until it is fixed, not overwritten
     finally:
         await context.close()
-        await chair_context.close()
+        await chair.context.close()
