@@ -76,7 +76,15 @@ async def media_workers(_: AdminPrincipal, request: Request) -> dict[str, Any]:
     if media is None:
         return {"enabled": False, "workers": []}
     if isinstance(media, RemoteMediaPlane):
-        workers = [{"address": w.address, "up": w.up, "peers": len(w.conns)} for w in media.workers]
+        started = {w.address: w for w in media.spawned}
+        workers = []
+        for w in media.workers:
+            entry: dict[str, Any] = {"address": w.address, "up": w.up, "peers": len(w.conns)}
+            process = started[w.address].process if w.address in started else None
+            if process is not None:  # one this server started (and restarts)
+                entry["pid"] = process.pid
+                entry["restarts"] = started[w.address].restarts
+            workers.append(entry)
     else:
         peers = sum(len(room.peers) for room in media.rooms.values())
         workers = [{"address": "in-process", "up": True, "peers": peers}]

@@ -43,13 +43,14 @@ async def media_plane(
             await plane.close()
         return
     secret = settings.media_secret or secrets.token_urlsafe(24)
-    processes: list[asyncio.subprocess.Process] = []
+    workers = [
+        SpawnedWorker(secret, str(recordings))
+        for _ in range(0 if external else settings.media_workers)
+    ]
     try:
-        addresses = list(external)
-        for _ in range(0 if external else settings.media_workers):
-            process, address = await _spawn(secret, str(recordings))
-            processes.append(process)
-            addresses.append(address)
+        for worker in workers:
+            await worker.start()
+        addresses = external + [worker.address for worker in workers]
         remote = RemoteMediaPlane(
             store,
             addresses,
@@ -59,28 +60,75 @@ async def media_plane(
             on_recording,
         )
         await remote.start()
+        remote.spawned = workers
         log.info("media on %d workers: %s", len(addresses), ", ".join(addresses))
         try:
             yield remote
         finally:
             await remote.close()
     finally:
-        for process in processes:
-            with contextlib.suppress(ProcessLookupError):
-                process.terminate()
-        for process in processes:
+        for worker in workers:
+            await worker.stop()
+
+
+class SpawnedWorker:
+    """A `hoinghi media-worker` this server started, restarted on the same port if it dies
+    (the server's link to it reconnects there)."""
+
+    def __init__(self, secret: str, recordings: str) -> None:
+        self.secret = secret
+        self.recordings = recordings
+        self.port = 0
+        self.address = ""
+        self.process: asyncio.subprocess.Process | None = None
+        self.restarts = 0
+        self._watch: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    async def start(self) -> None:
+        self.process, self.address = await _spawn(self.secret, self.recordings, self.port)
+        self.port = int(self.address.rpartition(":")[2])
+        self._watch = asyncio.get_running_loop().create_task(self._watch_process())
+
+    async def _watch_process(self) -> None:
+        while not self._stopping:
+            assert self.process is not None
+            code = await self.process.wait()
+            if self._stopping:
+                return
+            log.error("media worker %s exited (%s); starting it again", self.address, code)
+            await asyncio.sleep(min(30.0, 2.0**self.restarts))
+            self.restarts += 1
             try:
-                await asyncio.wait_for(process.wait(), 10)
-            except TimeoutError:
-                process.kill()
+                self.process, _ = await _spawn(self.secret, self.recordings, self.port)
+            except (OSError, RuntimeError, TimeoutError) as exc:
+                log.error("media worker on port %s did not start again: %s", self.port, exc)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._watch is not None:
+            self._watch.cancel()
+        process = self.process
+        if process is None or process.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            process.terminate()
+        try:
+            await asyncio.wait_for(process.wait(), 10)
+        except TimeoutError:
+            process.kill()
 
 
-async def _spawn(secret: str, recordings: str) -> tuple[asyncio.subprocess.Process, str]:
+async def _spawn(
+    secret: str, recordings: str, port: int = 0
+) -> tuple[asyncio.subprocess.Process, str]:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "server",
         "media-worker",
+        "--port",
+        str(port),
         "--recordings",
         recordings,
         env={**os.environ, "HOINGHI_MEDIA_SECRET": secret},

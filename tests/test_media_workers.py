@@ -4,6 +4,8 @@ server starts, frames and keyframe requests crossing between them."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -78,3 +80,37 @@ async def test_the_floor_and_the_chair_cross_between_workers(live_province: Prov
             await client.close()
         for room in rooms:
             await room.close()
+
+
+async def test_a_worker_that_dies_is_started_again_and_used(live_province: Province) -> None:
+    p = live_province
+    mid, (point,) = await _live(p, 1)
+
+    async def workers() -> list[dict[str, Any]]:
+        answer = await p.client.get("/api/media/workers", headers=p.auth("admin"))
+        listed: list[dict[str, Any]] = answer.json()["workers"]
+        return listed
+
+    before = await workers()
+    victim = before[1]
+    os.kill(victim["pid"], signal.SIGKILL)
+    async with asyncio.timeout(30):
+        while True:
+            now = (await workers())[1]
+            if now["up"] and now.get("restarts") == 1 and now["pid"] != victim["pid"]:
+                break
+            await asyncio.sleep(0.2)
+    assert now["address"] == victim["address"]
+
+    chair_media = MediaClient(ColourBars(RED))
+    chair, _ = await _join(p, mid, p.auth("chair"), chair_media)
+    point_media = MediaClient()
+    room, _ = await _join(p, mid, await p.device(point), point_media)  # on the new worker
+    try:
+        assert [w["peers"] for w in await workers()] == [1, 1]
+        await _until(lambda: point_media.slots["main.video"].frames > 10, within=15)
+    finally:
+        for client in (chair_media, point_media):
+            await client.close()
+        for each in (chair, room):
+            await each.close()

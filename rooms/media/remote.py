@@ -73,6 +73,8 @@ class RemoteMediaPlane:
         self.links: dict[int, dict[str, dict[str, Any]]] = {}
         self.on_link_stats: Callable[[int, dict[str, dict[str, Any]]], None] | None = None
         self._rids = itertools.count(1)
+        # The worker processes the server started (server/media_setup.py), if any.
+        self.spawned: list[Any] = []
         self._tasks: set[asyncio.Task[Any]] = set()
 
     async def start(self, within: float = 30.0) -> None:
