@@ -7,7 +7,16 @@ from datetime import datetime
 from typing import Any
 
 from rooms import messages
-from rooms.machine import Actor, Close, ExpireFloor, Join, Leave, Open, RoomCommand
+from rooms.machine import (
+    Actor,
+    Close,
+    ExpireFloor,
+    Join,
+    Leave,
+    Open,
+    RoomCommand,
+    ShowAgendaItem,
+)
 from rooms.room import Outcome
 from rooms.state import Event, Role
 
@@ -17,6 +26,7 @@ _INTERNAL: dict[str, type] = {
     "join": Join,
     "leave": Leave,
     "expire_floor": ExpireFloor,
+    "show_agenda_item": ShowAgendaItem,
 }
 _NAMES = {cls: name for name, cls in _INTERNAL.items()}
 

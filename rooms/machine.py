@@ -69,7 +69,16 @@ class ExpireFloor:
     """The floor's time limit ran out (sent by the room's timer)."""
 
 
-RoomCommand = m.Command | Open | Close | Join | Leave | ExpireFloor
+@dataclass(frozen=True)
+class ShowAgendaItem:
+    """An organizer moves the meeting to an agenda item (checked against the meeting's
+    agenda by the socket, which knows the database; the room keeps its title)."""
+
+    item_id: int | None
+    title: str = ""
+
+
+RoomCommand = m.Command | Open | Close | Join | Leave | ExpireFloor | ShowAgendaItem
 Draft = tuple[str, dict[str, Any]]
 
 
@@ -373,12 +382,23 @@ def _stop_recording(
     return [("recording.stopped", {"number": state.recording.number})]
 
 
+def _show_agenda_item(
+    state: RoomState, c: ShowAgendaItem, actor: Actor, now: datetime
+) -> list[Draft]:
+    _require(actor.role in ORGANIZERS, "the chair or the secretary")
+    current = state.agenda_item.item_id if state.agenda_item else None
+    if c.item_id == current:
+        return []
+    return [("agenda.current", {"item_id": c.item_id, "title": c.title if c.item_id else ""})]
+
+
 _DECIDERS: dict[type, Any] = {
     Open: _open,
     Close: _close,
     Join: _join,
     Leave: _leave,
     ExpireFloor: _expire_floor,
+    ShowAgendaItem: _show_agenda_item,
     m.Ping: _ping,
     m.RaiseHand: _raise_hand,
     m.LowerHand: _lower_hand,

@@ -170,6 +170,13 @@ class StopRecording(_Command):
     type: Literal["stop_recording"]
 
 
+class SetAgendaItem(_Command):
+    """Chair or secretary: the agenda item the meeting is on now (null: none)."""
+
+    type: Literal["set_agenda_item"]
+    item_id: Annotated[int, Field(ge=1, le=2**31 - 1)] | None
+
+
 SdpText = Annotated[str, StringConstraints(min_length=10, max_length=60_000)]
 
 
@@ -220,6 +227,7 @@ Command = (
     | Chat
     | StartRecording
     | StopRecording
+    | SetAgendaItem
     | Offer
     | Candidate
     | Thumbnails

@@ -40,3 +40,6 @@ class RoomRecording(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime] = mapped_column(UTCDateTime)
     seconds: Mapped[float] = mapped_column(Float)
+    # The agenda item the meeting was on when the recording started (no foreign key: the
+    # recording outlives an item deleted later).
+    agenda_item_id: Mapped[int | None] = mapped_column(Integer)

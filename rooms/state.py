@@ -75,6 +75,12 @@ class RollCall:
 
 
 @dataclass(frozen=True)
+class AgendaCurrent:
+    item_id: int
+    title: str
+
+
+@dataclass(frozen=True)
 class Recording:
     number: int
     started_at: datetime
@@ -98,6 +104,7 @@ class RoomState:
     roll_calls_held: int = 0
     recording: Recording | None = None
     recordings_made: int = 0
+    agenda_item: AgendaCurrent | None = None
 
     def role_of(self, key: str) -> Role | None:
         member = self.members.get(key)
@@ -257,6 +264,11 @@ def _recording_stopped(state: RoomState, _: Event) -> None:
     state.recording = None
 
 
+def _agenda_current(state: RoomState, event: Event) -> None:
+    item = event.data["item_id"]
+    state.agenda_item = AgendaCurrent(item, event.data["title"]) if item else None
+
+
 _HANDLERS = {
     "room.opened": _opened,
     "room.closed": _closed,
@@ -279,6 +291,7 @@ _HANDLERS = {
     "roll_call.closed": _roll_call_closed,
     "recording.started": _recording_started,
     "recording.stopped": _recording_stopped,
+    "agenda.current": _agenda_current,
     # chat.sent changes nothing: it lives in the log only.
 }
 EVENT_KINDS = frozenset(_HANDLERS) | {"chat.sent"}
@@ -356,6 +369,11 @@ def snapshot(
         "recording": (
             {"number": state.recording.number, "started_at": state.recording.started_at.isoformat()}
             if state.recording
+            else None
+        ),
+        "agenda_item": (
+            {"item_id": state.agenda_item.item_id, "title": state.agenda_item.title}
+            if state.agenda_item
             else None
         ),
         "poll": None,

@@ -25,7 +25,7 @@ from starlette.websockets import WebSocketState
 from rooms import messages
 from rooms.connection import CLOSE_TOO_SLOW, Connection
 from rooms.hub import Hub, Participant
-from rooms.machine import Rejected
+from rooms.machine import Rejected, RoomCommand, ShowAgendaItem
 from rooms.media.plane import MediaPlane
 from rooms.media.remote import RemoteMediaPlane
 from rooms.media.room import MediaError
@@ -38,7 +38,7 @@ from server.db import Database
 from server.identity import Principal
 from server.meetings import access
 from server.meetings.lifecycle import MeetingStatus
-from server.meetings.models import Meeting
+from server.meetings.models import AgendaItem, Meeting
 from server.presence import PresenceRecorder
 from server.problems import Problem
 from server.raw_socket import direct_writer
@@ -381,8 +381,14 @@ class RoomSession:
         if isinstance(command, messages.MediaCommand):
             await self._media(command)
             return
+        room_command: RoomCommand = command
+        if isinstance(command, messages.SetAgendaItem):
+            found = await self._agenda_item(command)
+            if found is None:
+                return
+            room_command = found
         try:
-            outcome = await self.hub.submit(self.meeting_id, command, self.who.actor)
+            outcome = await self.hub.submit(self.meeting_id, room_command, self.who.actor)
         except Rejected as rejected:
             self.conn.control(messages.error(rejected.code, rejected.message, command.id))
             return
@@ -392,6 +398,19 @@ class RoomSession:
             )
             return
         self.conn.control(messages.ack(command.id, outcome.seq if outcome.events else None))
+
+    async def _agenda_item(self, command: messages.SetAgendaItem) -> ShowAgendaItem | None:
+        """The item, checked against this meeting's agenda (the room has no database)."""
+        if command.item_id is None:
+            return ShowAgendaItem(None)
+        async with self.database.reader() as db:
+            item = await db.get(AgendaItem, command.item_id)
+        if item is None or item.meeting_id != self.meeting_id:
+            self.conn.control(
+                messages.error("not_found", "no such item on this meeting's agenda", command.id)
+            )
+            return None
+        return ShowAgendaItem(item.id, item.title)
 
     async def _media(self, command: messages.MediaCommand) -> None:
         """Signaling for the participant's peer connection: answered here, not by the room

@@ -217,6 +217,18 @@ async def test_the_chair_records_main_and_floor_into_a_file_that_plays(
         assert (await chair.send("stop_recording"))["code"] == "not_recording"
         await _until(lambda: point_media.slots["main.video"].frames > 0)
 
+        item = await p.client.post(
+            f"/api/meetings/{mid}/agenda",
+            headers=p.auth("secretary"),
+            json={"title": "Báo cáo tình hình tháng 11", "planned_minutes": 20},
+        )
+        assert item.status_code == 201, item.text
+        assert (await room.send("set_agenda_item", item_id=item.json()["id"]))["code"] == (
+            "not_allowed"
+        )
+        assert (await chair.send("set_agenda_item", item_id=999_999))["code"] == "not_found"
+        assert (await chair.send("set_agenda_item", item_id=item.json()["id"]))["type"] == "ack"
+        await room.event("agenda.current", title="Báo cáo tình hình tháng 11")
         started = await chair.send("start_recording")
         assert started["type"] == "ack"
         await room.event("recording.started", number=1)
@@ -232,10 +244,12 @@ async def test_the_chair_records_main_and_floor_into_a_file_that_plays(
                 answer = await p.client.get(
                     f"/api/meetings/{mid}/recordings", headers=p.auth("secretary")
                 )
-                listed = answer.json() if answer.status_code == 200 else []
+                assert answer.status_code == 200, answer.text
+                listed = answer.json()
                 await asyncio.sleep(0.1)
         (recording,) = listed
         assert recording["number"] == 1 and 2.5 < recording["seconds"] < 4.5
+        assert recording["agenda_item_title"] == "Báo cáo tình hình tháng 11"
         download = await p.client.get(recording["url"], headers=p.auth("chair"))
         assert download.status_code == 200
         assert download.headers["content-type"] == "video/webm"

@@ -329,3 +329,33 @@ def test_a_room_rebuilt_from_its_events_is_the_same_room() -> None:
     assert snapshot(state)["floor"]["key"] == "p:11"
     assert snapshot(state)["queue"] == ["p:12"]
     assert rebuilt.muted == {"p:12", "p:13"}  # every point but the floor holder
+
+
+def test_organizers_move_the_meeting_along_its_agenda_and_recordings_follow_the_chair() -> None:
+    from rooms.machine import ShowAgendaItem
+
+    state = room()
+    with pytest.raises(Rejected) as refused:
+        apply(state, ShowAgendaItem(5, "Báo cáo"), P1, T0)
+    assert refused.value.code == "not_allowed"
+    events = apply(state, ShowAgendaItem(5, "Báo cáo tình hình"), SECRETARY, T0)
+    assert kinds(events) == ["agenda.current"]
+    assert snapshot(state, P1.key, P1.role)["agenda_item"] == {
+        "item_id": 5,
+        "title": "Báo cáo tình hình",
+    }
+    assert apply(state, ShowAgendaItem(5, "Báo cáo tình hình"), CHAIR, T0) == []  # no change
+    apply(state, ShowAgendaItem(None), CHAIR, T0)
+    assert state.agenda_item is None
+
+    with pytest.raises(Rejected):
+        apply(state, m.StartRecording(id="r1", type="start_recording"), SECRETARY, T0)
+    started = apply(state, m.StartRecording(id="r2", type="start_recording"), CHAIR, T0)
+    assert started[0].data == {"number": 1}
+    with pytest.raises(Rejected) as again:
+        apply(state, m.StartRecording(id="r3", type="start_recording"), CHAIR, T0)
+    assert again.value.code == "recording"
+    # Closing the room ends a running recording first.
+    closed = apply(state, Close(), SYSTEM, T0)
+    assert kinds(closed) == ["recording.stopped", "room.closed"]
+    assert state.recording is None and state.recordings_made == 1

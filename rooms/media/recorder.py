@@ -48,6 +48,7 @@ class Finished:
     started_at: datetime
     ended_at: datetime
     seconds: float
+    agenda_item_id: int | None = None  # what the meeting was on when it started
 
 
 class Recorder:
@@ -58,8 +59,10 @@ class Recorder:
         path: Path,
         slots: dict[str, Slot],
         on_finished: Callable[[Finished], Awaitable[None]] | None = None,
+        agenda_item_id: int | None = None,
     ) -> None:
         self.meeting_id = meeting_id
+        self.agenda_item_id = agenda_item_id
         self.number = number
         self.path = path
         self._part = path.with_name(path.name + ".part")
@@ -152,6 +155,7 @@ class Recorder:
             self.started_at,
             ended_at,
             round(seconds, 3),
+            self.agenda_item_id,
         )
         if self._on_finished is not None:
             try:

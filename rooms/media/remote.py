@@ -161,6 +161,7 @@ class RemoteMediaPlane:
                 datetime.fromisoformat(message["started_at"]),
                 datetime.fromisoformat(message["ended_at"]),
                 message["seconds"],
+                message.get("agenda_item_id"),
             )
             self._background(self.on_recording(done))
 

@@ -313,7 +313,10 @@ class MediaRoom:
             stamp = time.strftime("%Y%m%dT%H%M%S")
             name = f"recording-{wanted}-{stamp}-{id(self):x}.webm"
             path = self.recordings / f"meeting-{self.meeting_id}" / name
-            self.recorder = Recorder(self.meeting_id, wanted, path, self.slots, self.on_recording)
+            item = state.agenda_item.item_id if state.agenda_item else None
+            self.recorder = Recorder(
+                self.meeting_id, wanted, path, self.slots, self.on_recording, item
+            )
             self.recorder.start()
 
     def _feed_thumbnails(self, peer: Peer) -> None:

@@ -14,7 +14,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from rooms.state import Event, Floor, Member, Recording, Role, RoomState, evolve
+from rooms.state import (
+    AgendaCurrent,
+    Event,
+    Floor,
+    Member,
+    Recording,
+    Role,
+    RoomState,
+    evolve,
+)
 from rooms.store import EventStore
 
 log = logging.getLogger(__name__)
@@ -96,6 +105,9 @@ def state_to_wire(state: RoomState) -> dict[str, Any]:
         "floor": [state.floor.key, state.floor.name] if state.floor else None,
         "muted": sorted(state.muted),
         "recording": state.recording.number if state.recording else None,
+        "agenda_item": (
+            [state.agenda_item.item_id, state.agenda_item.title] if state.agenda_item else None
+        ),
     }
 
 
@@ -110,6 +122,8 @@ def state_from_wire(data: dict[str, Any]) -> RoomState:
     if data["floor"]:
         state.floor = Floor(data["floor"][0], now, None, data["floor"][1])
     state.muted = set(data["muted"])
+    if data.get("agenda_item"):
+        state.agenda_item = AgendaCurrent(*data["agenda_item"])
     if data["recording"] is not None:
         state.recording = Recording(data["recording"], now, "")
         state.recordings_made = data["recording"]

@@ -243,6 +243,7 @@ class MediaWorker:
                 "started_at": done.started_at.isoformat(),
                 "ended_at": done.ended_at.isoformat(),
                 "seconds": done.seconds,
+                "agenda_item_id": done.agenda_item_id,
             }
         )
 

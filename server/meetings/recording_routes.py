@@ -16,6 +16,7 @@ from server.auth import CurrentPrincipal
 from server.db import Database
 from server.deps import AppSettings, ReadDB
 from server.meetings import service
+from server.meetings.models import AgendaItem
 from server.problems import Problem
 from server.settings import Settings
 from server.validation import IdPath
@@ -31,9 +32,11 @@ class RecordingOut(BaseModel):
     seconds: float
     bytes: int
     url: str
+    agenda_item_id: int | None
+    agenda_item_title: str | None
 
 
-def _out(row: RoomRecording) -> RecordingOut:
+def _out(row: RoomRecording, titles: dict[int, str]) -> RecordingOut:
     return RecordingOut(
         id=row.id,
         number=row.number,
@@ -42,6 +45,8 @@ def _out(row: RoomRecording) -> RecordingOut:
         seconds=row.seconds,
         bytes=row.bytes,
         url=f"/api/meetings/{row.meeting_id}/recordings/{row.number}.webm",
+        agenda_item_id=row.agenda_item_id,
+        agenda_item_title=titles.get(row.agenda_item_id) if row.agenda_item_id else None,
     )
 
 
@@ -59,7 +64,12 @@ async def list_recordings(
         .where(RoomRecording.meeting_id == meeting_id)
         .order_by(RoomRecording.number)
     )
-    return [_out(row) for row in rows]
+    found = list(rows)
+    items = await db.execute(
+        select(AgendaItem.id, AgendaItem.title).where(AgendaItem.meeting_id == meeting_id)
+    )
+    titles = {row.id: row.title for row in items}
+    return [_out(row, titles) for row in found]
 
 
 @router.get(
@@ -119,6 +129,7 @@ def recording_listener(
                     started_at=done.started_at,
                     ended_at=done.ended_at,
                     seconds=done.seconds,
+                    agenda_item_id=done.agenda_item_id,
                 )
             )
             await db.commit()

@@ -59,6 +59,7 @@ class RoomModel {
     this.presentation = snapshot.presentation;
     this.rollCall = snapshot.roll_call;
     this.recording = snapshot.recording;
+    this.agendaItem = snapshot.agenda_item;
     this.open = snapshot.open;
     this.closed = snapshot.closed;
   }
@@ -145,6 +146,9 @@ class RoomModel {
         break;
       case "recording.stopped":
         this.recording = null;
+        break;
+      case "agenda.current":
+        this.agendaItem = data.item_id ? data : null;
         break;
       case "room.opened":
         this.open = true;
@@ -335,12 +339,21 @@ function draw() {
   drawRollCall(you, isOrganizer);
   drawChat(you);
   drawMedia(you);
+  drawAgenda(you);
 }
 
 function memberName(key) {
   if (!key) return "";
   if (model.you && key === model.you.key) return t("media.you");
   return model.name(key);
+}
+
+function drawAgenda(you) {
+  const item = model.agendaItem;
+  $("#agenda-current").textContent = item ? t("agenda.current", { title: item.title }) : t("agenda.none");
+  const select = $("#agenda-select");
+  $("#agenda-control").hidden = !ORGANIZERS.has(you.role);
+  select.value = item ? String(item.item_id) : "";
 }
 
 function drawMedia(you) {
@@ -577,6 +590,9 @@ function wire() {
       media.useDevice(kind, event.target.value).catch((error) => notify(t("media.no_devices", { reason: error.name }))),
     );
   }
+  $("#agenda-select").addEventListener("change", (event) =>
+    connection.command("set_agenda_item", { item_id: event.target.value ? Number(event.target.value) : null }),
+  );
   $("#record").addEventListener("click", () =>
     connection.command(model.recording ? "stop_recording" : "start_recording"),
   );
@@ -622,6 +638,12 @@ async function start() {
     $("#who").textContent = me.kind === "point" ? me.point.name : me.user.full_name;
     const meeting = await api(`/api/meetings/${meetingId}`);
     $("#title").textContent = meeting.title;
+    const agenda = await api(`/api/meetings/${meetingId}/agenda`);
+    const select = $("#agenda-select");
+    select.replaceChildren(
+      el("option", { value: "" }, t("agenda.none")),
+      ...agenda.map((item, i) => el("option", { value: String(item.id) }, `${i + 1}. ${item.title}`)),
+    );
     document.title = `${meeting.title} — hoinghi`;
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) return showSignIn(problemText(error.code));

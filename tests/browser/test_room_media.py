@@ -62,6 +62,12 @@ async def test_a_chromium_chair_is_seen_and_heard_at_chromium_points(
     meeting = await p.meeting("Giao ban trực tuyến có hình")
     mid = meeting["id"]
     await p.invite(mid, point_ids=[point_a, point_b])
+    item = await p.client.post(
+        f"/api/meetings/{mid}/agenda",
+        headers=p.auth("secretary"),
+        json={"title": "Báo cáo tình hình tháng 11"},
+    )
+    assert item.status_code == 201, item.text
     await p.step(mid, "schedule")
     await p.step(mid, "start", role="chair")
     base = str(p.client.base_url).rstrip("/")
@@ -94,6 +100,15 @@ async def test_a_chromium_chair_is_seen_and_heard_at_chromium_points(
         await _grows(kiosk_a, "floor.audio", "totalSamplesReceived", by=48_000)
         await kiosk_a.screenshot(path=artifacts / "room-video-point.png")
 
+        # The chair moves to the first agenda item; every point sees it.
+        await chair.get_by_label("Nội dung đang thảo luận").select_option(
+            label="1. Báo cáo tình hình tháng 11"
+        )
+        await expect(kiosk_a.locator("#agenda-current")).to_have_text(
+            "Đang thảo luận: Báo cáo tình hình tháng 11"
+        )
+        await expect(kiosk_a.locator("#agenda-control")).to_be_hidden()
+
         # The chair records a few seconds; every point sees that it is recording.
         await chair.get_by_role("button", name="Bắt đầu ghi hình").click()
         await expect(kiosk_a.locator("#recording-state")).to_have_text("● Đang ghi hình")
@@ -104,6 +119,7 @@ async def test_a_chromium_chair_is_seen_and_heard_at_chromium_points(
         await chair.goto(f"{base}/meetings/{mid}")
         recordings = chair.get_by_role("heading", name="Bản ghi hình")
         await expect(recordings).to_be_visible(timeout=10_000)
+        await expect(chair.locator(".recordings")).to_contain_text("Báo cáo tình hình tháng 11")
         video = chair.get_by_label("Xem bản ghi 1")
         await video.evaluate("v => { v.muted = true; return v.play(); }")
         await chair.wait_for_function(

@@ -181,7 +181,7 @@ export async function render(view, { params }, warnings = null) {
                     n: r.number,
                     time: formatTime(r.started_at, zone),
                     minutes: Math.max(1, Math.round(r.seconds / 60)),
-                  }),
+                  }) + (r.agenda_item_title ? ` — ${r.agenda_item_title}` : ""),
                 ),
                 el("video", { controls: true, preload: "none", src: r.url, "aria-label": t("meeting.recording_play", { n: r.number }) }),
                 el("a", { href: r.url, download: "" }, t("meeting.recording_download")),
