@@ -33,9 +33,6 @@ import json
 import math
 import multiprocessing
 import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
@@ -44,7 +41,7 @@ from typing import Any
 import httpx
 
 from bench.signaling import BENCH_ENV, _setup
-from bench.support import cpu_seconds, free_port, hoinghi_server, percentile
+from bench.support import cpu_seconds, hoinghi_server, percentile, uvicorn_app
 
 WIDTH, HEIGHT = 640, 360
 FPS_TARGET = 29.0
@@ -710,43 +707,11 @@ def _search(
     return {"largest_sustained_n": largest, "search_stopped_by": limit, "search": steps}
 
 
-@contextlib.contextmanager
-def _relay_server() -> Iterator[tuple[str, int]]:
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "bench.relay_baseline:app",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-    ]
-    process = subprocess.Popen(command)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                httpx.get(f"{url}/healthz")
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        yield url, process.pid
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
 def _relay_phase(args: argparse.Namespace, sizes: list[int]) -> dict[str, Any]:
     figures: dict[str, Any] = {}
     runs = []
     with (
-        _relay_server() as (url, pid),
+        uvicorn_app("bench.relay_baseline:app", probe="/healthz") as (url, pid),
         _publishing(f"{url}/publish", args.picture) as publisher,
     ):
         alone = _measure_publisher_alone(pid, publisher, args.relay_seconds, "MediaRelay")

@@ -18,18 +18,15 @@ import asyncio
 import json
 import multiprocessing
 import os
-import signal
-import subprocess
-import sys
 import time
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import httpx
 from websockets.asyncio.client import connect
 
-from bench.support import cpu_seconds, free_port, hoinghi_server, percentile
+from bench.support import cpu_seconds, hoinghi_server, percentile, uvicorn_app
 
 # Bench clients pace themselves; the server's flood limit is for people, not this.
 BENCH_ENV = {"HOINGHI_WS_MESSAGES_PER_SECOND": "1000", "HOINGHI_WS_BURST": "1000"}
@@ -237,38 +234,6 @@ async def _make_points(n: int) -> list[str]:
     return tokens
 
 
-@contextmanager
-def _baseline_server():  # type: ignore[no-untyped-def]
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "bench.baseline_app:app",
-        "--port",
-        str(port),
-        "--ws",
-        "websockets-sansio",
-        "--ws-per-message-deflate",
-        "false",
-        "--log-level",
-        "warning",
-    ]
-    process = subprocess.Popen(command)
-    try:
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/")
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        yield f"ws://127.0.0.1:{port}", process.pid
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=10)
-
-
 def _split(urls: list[str], parts: int) -> list[list[str]]:
     return [urls[i::parts] for i in range(parts)]
 
@@ -286,7 +251,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         figures.update(one)
         print(f"hoinghi, 1 process: {one}", flush=True)
 
-        with _baseline_server() as (base_ws, base_pid):
+        with uvicorn_app(
+            "bench.baseline_app:app",
+            "--ws",
+            "websockets-sansio",
+            "--ws-per-message-deflate",
+            "false",
+        ) as (base_url, base_pid):
+            base_ws = base_url.replace("http://", "ws://")
             urls = [f"{base_ws}/ws/meetings/1" for _ in range(args.n)]
             floor = _phase(
                 _split(urls, args.procs),

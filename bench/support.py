@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -68,11 +69,7 @@ def hoinghi_server(
                 _wait_healthy(url)
                 yield ServerProcess(url, Path(tmp), passwords, process.pid)
             finally:
-                process.send_signal(signal.SIGINT)
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+                _stop(process)
 
 
 def _read_start(process: subprocess.Popen[str]) -> dict[str, str]:
@@ -90,16 +87,26 @@ def _read_start(process: subprocess.Popen[str]) -> dict[str, str]:
     return passwords
 
 
-def _wait_healthy(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
+def _wait_healthy(url: str, probe: str = "/healthz", any_answer: bool = False) -> None:
+    """Until ``url + probe`` answers 200 (or anything, with ``any_answer``)."""
+    deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{url}/healthz").status_code == 200:
+            answer = httpx.get(f"{url}{probe}")
+            if any_answer or answer.status_code == 200:
                 return
         except httpx.TransportError:
             pass
         time.sleep(0.1)
-    raise RuntimeError(f"{url} did not become healthy")
+    raise RuntimeError(f"{url} did not come up")
+
+
+def _stop(process: subprocess.Popen[Any]) -> None:
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float:
@@ -120,3 +127,18 @@ def latency_figures(
         f"{prefix}_p50_ms": round(percentile(values, 0.50) * 1000, 2),
         f"{prefix}_p99_ms": round(percentile(values, 0.99) * 1000, 2),
     }
+
+
+@contextmanager
+def uvicorn_app(app: str, *options: str, probe: str = "/") -> Iterator[tuple[str, int]]:
+    """A baseline ASGI app (``module:attribute``) served by uvicorn in its own process:
+    its base URL and pid once it answers ``probe``."""
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", app, "--port", str(port), "--log-level", "warning"]
+    process = subprocess.Popen([*command, *options])
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_healthy(url, probe, any_answer=True)
+        yield url, process.pid
+    finally:
+        _stop(process)

@@ -24,6 +24,7 @@ from typing import Any
 
 from rooms import codec, messages
 from rooms.audience import receives
+from rooms.background import BackgroundTasks
 from rooms.bus import Bus
 from rooms.connection import Connection, EventFrame, event_frame
 from rooms.machine import SYSTEM, Actor, Close, Join, Leave, Open, Rejected, RoomCommand
@@ -78,7 +79,7 @@ class Hub:
         self._meeting_listeners: list[Callable[[int], None]] = []
         self._event_listeners: list[Callable[[int, list[Event]], None]] = []
         self._ids = itertools.count(1)
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._background = BackgroundTasks()
         self._announcer: asyncio.Task[None] | None = None
         # What other processes last said about their points in rooms: proc -> (when, points).
         self._presence: dict[str, tuple[float, dict[int, int]]] = {}
@@ -99,8 +100,7 @@ class Hub:
             await room.stop()
             await self.bus.release(room.meeting_id)
         self.rooms.clear()
-        for task in list(self._tasks):
-            task.cancel()
+        self._background.cancel()
         await self.bus.stop()
 
     def local_points(self) -> dict[int, int]:
@@ -136,11 +136,6 @@ class Hub:
 
     def unregister(self, conn: Connection) -> None:
         self._sessions.pop(conn.conn_id, None)
-
-    def _background(self, coroutine: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     # --- commands -------------------------------------------------------------------
 
@@ -238,7 +233,7 @@ class Hub:
     async def _publish(self, meeting_id: int, events: list[Event]) -> None:
         await self.bus.publish_events(meeting_id, events)
         if any(e.kind == "room.closed" for e in events):
-            self._background(self._unload_later(meeting_id))
+            self._background.start(self._unload_later(meeting_id))
 
     async def _unload_later(self, meeting_id: int) -> None:
         await asyncio.sleep(UNLOAD_AFTER_SECONDS)
@@ -336,7 +331,7 @@ class Hub:
             {"kind": "status", "meeting_id": meeting_id, "status": status}
         )
         if status in CLOSING_STATUSES:
-            self._background(self._close_room(meeting_id))
+            self._background.start(self._close_room(meeting_id))
 
     async def _close_room(self, meeting_id: int) -> None:
         # The meeting is over in the database; the room must follow even if its owner is

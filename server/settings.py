@@ -63,6 +63,15 @@ class Settings(BaseSettings):
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
 
+    @field_validator("media_worker_addresses")
+    @classmethod
+    def _host_ports(cls, value: str) -> str:
+        for address in filter(None, (part.strip() for part in value.split(","))):
+            host, _, port = address.rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"a media worker address is host:port, not {address!r}")
+        return value
+
     @field_validator("ice_servers")
     @classmethod
     def _ice_urls(cls, value: str) -> str:

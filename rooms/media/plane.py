@@ -14,6 +14,7 @@ from typing import Any
 
 from aiortc import RTCIceServer
 
+from rooms.background import BackgroundTasks
 from rooms.media import aiortc_hooks
 from rooms.media.recorder import Finished
 from rooms.media.room import MediaError, MediaRoom
@@ -45,7 +46,7 @@ class MediaPlane:
         self._sampler: asyncio.Task[None] | None = None
         self.rooms: dict[int, MediaRoom] = {}
         self.views = RoomViews(store, self._state_changed)
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._background = BackgroundTasks()
 
     # --- commands from a participant's socket ----------------------------------------
 
@@ -91,8 +92,7 @@ class MediaPlane:
                 await self._sampler
         for meeting_id in list(self.rooms):
             await self._close_room(meeting_id)
-        for task in list(self._tasks):
-            task.cancel()
+        self._background.cancel()
 
     # --- following the room -----------------------------------------------------------
 
@@ -105,7 +105,7 @@ class MediaPlane:
         if room is not None:
             room.update(state)
         if state.closed:
-            self._background(self._close_room(meeting_id))
+            self._background.start(self._close_room(meeting_id))
 
     async def _room(self, meeting_id: int) -> MediaRoom:
         if meeting_id not in self.rooms:
@@ -139,8 +139,3 @@ class MediaPlane:
         self.views.forget(meeting_id)
         if room is not None:
             await room.close()
-
-    def _background(self, coroutine: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)

@@ -7,6 +7,25 @@ from dataclasses import dataclass
 from rooms.state import ORGANIZERS, Role, RoomState
 
 THUMBNAILS_PER_PAGE = 9
+# The events that change anything read here or by the recorder; the rest (chat, hands,
+# pages, roll calls) leave every slot as it was.
+MEDIA_EVENTS = frozenset(
+    {
+        "room.opened",
+        "room.closed",
+        "member.joined",
+        "member.left",
+        "floor.granted",
+        "floor.revoked",
+        "member.muted",
+        "member.unmuted",
+        "mute_all.on",
+        "mute_all.off",
+        "recording.started",
+        "recording.stopped",
+        "agenda.current",
+    }
+)
 
 
 @dataclass(frozen=True)

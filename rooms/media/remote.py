@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from rooms.background import BackgroundTasks
 from rooms.media import wire
 from rooms.media.recorder import Finished
 from rooms.media.room import MediaError
@@ -75,7 +76,7 @@ class RemoteMediaPlane:
         self._rids = itertools.count(1)
         # The worker processes the server started (server/media_setup.py), if any.
         self.spawned: list[Any] = []
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._background = BackgroundTasks()
 
     async def start(self, within: float = 30.0) -> None:
         """Connect to every worker (waiting for them to come up)."""
@@ -99,7 +100,7 @@ class RemoteMediaPlane:
             "ice_servers": self.ice_servers,
         }
         worker.writer.write(wire.encode_json(hello))
-        self._background(self._read(worker))
+        self._background.start(self._read(worker))
 
     async def _read(self, worker: WorkerLink) -> None:
         assert worker.reader is not None
@@ -112,7 +113,7 @@ class RemoteMediaPlane:
         finally:
             self._lost(worker)
         # Its participants renegotiate onto the other workers; this one is tried again.
-        self._background(self._reconnect(worker))
+        self._background.start(self._reconnect(worker))
 
     async def _reconnect(self, worker: WorkerLink) -> None:
         delay = 1.0
@@ -163,7 +164,7 @@ class RemoteMediaPlane:
                 message["seconds"],
                 message.get("agenda_item_id"),
             )
-            self._background(self.on_recording(done))
+            self._background.start(self.on_recording(done))
 
     async def _ask(self, worker: WorkerLink, message: dict[str, Any]) -> dict[str, Any]:
         if not worker.up or worker.writer is None:
@@ -276,8 +277,7 @@ class RemoteMediaPlane:
         for worker in self.workers:
             if worker.writer is not None:
                 worker.writer.close()
-        for task in list(self._tasks):
-            task.cancel()
+        self._background.cancel()
 
     def _tell(self, worker: WorkerLink, message: dict[str, Any]) -> None:
         """A message that needs no answer (sent if the worker is reachable)."""
@@ -345,8 +345,3 @@ class RemoteMediaPlane:
                 if placement.meeting_id == meeting_id:
                     self._forget(conn_id)
             self.views.forget(meeting_id)
-
-    def _background(self, coroutine: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)

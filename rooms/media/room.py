@@ -108,7 +108,6 @@ class Peer:
     outlets: list[tuple[Slot, Outlet]] = field(default_factory=list)
     thumbnails: list[Slot] = field(default_factory=list)
     page: int = 0
-    frames_in: int = 0
     video_frames_in: int = 0
     size_in: tuple[int, int] | None = None
     # The previous stats sample: (monotonic time, counters) for rates over the interval.
@@ -329,7 +328,6 @@ class MediaRoom:
     def _ingest(self, peer: Peer, kind: str, codec: Any, encoded: Any) -> None:
         if self.publishers.get(peer.member) is not peer:
             return  # an older connection of a member who has a newer one
-        peer.frames_in += 1
         if kind == "audio" and not policy.audible(self.state, peer.member):
             return
         frame = Frame(

@@ -3,7 +3,8 @@
 The hub hands every batch of events this process receives to ``on_events``; they are
 folded with ``rooms.state.evolve``, so it works the same whichever process owns the room.
 A gap (an event lost on the bus) is healed by folding the persisted log again. Whenever a
-meeting's state changes, ``changed(meeting_id, state)`` is called.
+meeting's state changes in a way media cares about (``policy.MEDIA_EVENTS``; not for every
+chat line), ``changed(meeting_id, state)`` is called.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from rooms.media.policy import MEDIA_EVENTS
 from rooms.state import (
     AgendaCurrent,
     Event,
@@ -58,6 +60,7 @@ class RoomViews:
             self._pending.setdefault(meeting_id, []).extend(events)
             return
         state = self.states[meeting_id]
+        relevant = False
         for event in events:
             if event.seq <= state.seq:
                 continue
@@ -65,7 +68,9 @@ class RoomViews:
                 self._reload(meeting_id)
                 return
             evolve(state, event)
-        self._changed(meeting_id, state)
+            relevant = relevant or event.kind in MEDIA_EVENTS
+        if relevant:
+            self._changed(meeting_id, state)
 
     def _reload(self, meeting_id: int) -> None:
         if meeting_id in self._loading:

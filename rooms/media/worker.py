@@ -21,6 +21,7 @@ from typing import Any
 
 from aiortc import RTCIceServer
 
+from rooms.background import BackgroundTasks
 from rooms.media import aiortc_hooks, wire
 from rooms.media.recorder import Finished
 from rooms.media.room import MediaError, MediaRoom
@@ -49,13 +50,13 @@ class MediaWorker:
         self._server: asyncio.StreamWriter | None = None
         self._peers: dict[str, asyncio.StreamWriter] = {}
         self._connecting: dict[str, asyncio.Task[None]] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._background = BackgroundTasks()
 
     async def serve(self, host: str, port: int) -> asyncio.Server:
         server = await asyncio.start_server(self._accept, host, port)
         bound = server.sockets[0].getsockname()
         self.address = f"{bound[0]}:{bound[1]}"
-        self._background(self._sample_links())
+        self._background.start(self._sample_links())
         return server
 
     # --- connections ----------------------------------------------------------------
@@ -87,7 +88,7 @@ class MediaWorker:
         try:
             while (message := await wire.read(reader)) is not None:
                 if isinstance(message, dict):
-                    self._background(self._handle(message))
+                    self._background.start(self._handle(message))
         except (OSError, wire.WireError, ValueError) as exc:
             log.warning("media worker %s: server link broken: %s", self.address, exc)
         log.warning("media worker %s: the server went away; dropping every peer", self.address)
@@ -182,7 +183,7 @@ class MediaWorker:
             self.rooms[meeting_id] = room
         room.update(state)
         if state.closed:
-            self._background(self._close_room(meeting_id))
+            self._background.start(self._close_room(meeting_id))
 
     # --- between workers ------------------------------------------------------------
 
@@ -261,11 +262,6 @@ class MediaWorker:
         self.publishers.pop(meeting_id, None)
         if room is not None:
             await room.close()
-
-    def _background(self, coroutine: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
 
 async def run_worker(host: str, port: int, secret: str, recordings: Path | None) -> None:
