@@ -62,6 +62,19 @@ class Province:
         meeting: dict[str, Any] = response.json()
         return meeting
 
+    async def live_meeting(
+        self, points: int = 1, start: bool = True, **invite: Any
+    ) -> tuple[int, list[int]]:
+        """A meeting with the first ``points`` points of Xã Tân Phú (and ``invite``d
+        others) invited, scheduled, and started by the chair unless ``start`` is False."""
+        point_ids = sorted(await self.point_ids("xa-tan-phu"))[:points]
+        meeting = await self.meeting()
+        await self.invite(meeting["id"], point_ids=point_ids, **invite)
+        assert (await self.step(meeting["id"], "schedule")).status_code == 200
+        if start:
+            assert (await self.step(meeting["id"], "start", role="chair")).status_code == 200
+        return meeting["id"], point_ids
+
     async def step(self, meeting_id: int, action: str, role: str = "secretary") -> httpx.Response:
         return await self.client.post(
             f"/api/meetings/{meeting_id}/{action}", headers=self.auth(role)

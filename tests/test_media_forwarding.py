@@ -4,7 +4,6 @@ heard at the points, the floor follows the room, muting is enforced, nothing re-
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,40 +12,9 @@ import pytest
 
 from rooms.media import aiortc_hooks
 from rooms.media.client import ColourBars, MediaClient, Tone
+from tests.media_helpers import BLUE, RED, is_colour, join_with_media, until
 from tests.province import Province
 from tests.roomclient import RoomClient
-
-RED, BLUE = (200, 30, 30), (30, 30, 200)
-
-
-async def _live(p: Province, points: int) -> tuple[int, list[int]]:
-    point_ids = sorted(await p.point_ids("xa-tan-phu"))[:points]
-    meeting = await p.meeting()
-    await p.invite(meeting["id"], point_ids=point_ids)
-    assert (await p.step(meeting["id"], "schedule")).status_code == 200
-    assert (await p.step(meeting["id"], "start", role="chair")).status_code == 200
-    return meeting["id"], point_ids
-
-
-async def _join(
-    p: Province, mid: int, headers: dict[str, str], media: MediaClient
-) -> tuple[RoomClient, dict[str, Any]]:
-    room = await RoomClient.open(p.ws_url, mid, headers)
-    await room.wait_for(lambda f: f["type"] == "welcome")
-    reply = await room.send("offer", sdp=await media.offer())
-    assert reply["type"] == "ack", reply
-    await media.accept(reply["answer"]["sdp"])
-    return room, reply
-
-
-async def _until(check: Callable[[], bool], within: float = 10.0) -> None:
-    async with asyncio.timeout(within):
-        while not check():  # noqa: ASYNC110 - polls counters the readers bump
-            await asyncio.sleep(0.05)
-
-
-def _is(colour: tuple[int, int, int], rgb: tuple[float, float, float] | None) -> bool:
-    return rgb is not None and all(abs(a - b) < 40 for a, b in zip(colour, rgb, strict=True))
 
 
 def test_the_aiortc_internals_forwarding_relies_on_are_there() -> None:
@@ -58,23 +26,23 @@ async def test_the_chair_is_seen_and_heard_and_the_floor_follows_the_room(
     live_province: Province,
 ) -> None:
     p = live_province
-    mid, (point_a, point_b) = await _live(p, 2)
+    mid, (point_a, point_b) = await p.live_meeting(2)
     chair_media = MediaClient(ColourBars(RED), Tone(440))
-    chair, _ = await _join(p, mid, p.auth("chair"), chair_media)
+    chair, _ = await join_with_media(p, mid, p.auth("chair"), chair_media)
     a_media = MediaClient()  # a point with no camera: it only receives
-    a, reply = await _join(p, mid, await p.device(point_a), a_media)
+    a, reply = await join_with_media(p, mid, await p.device(point_a), a_media)
     assert reply["slots"]["main"] == f"u:{p.accounts['chair'].id}"
     assert reply["slots"]["floor"] is None
     b_media = MediaClient(ColourBars(BLUE), Tone(660))
-    b, _ = await _join(p, mid, await p.device(point_b), b_media)
+    b, _ = await join_with_media(p, mid, await p.device(point_b), b_media)
     try:
         main_video, main_audio = a_media.slots["main.video"], a_media.slots["main.audio"]
-        await _until(lambda: main_video.frames > 0 and main_audio.frames > 0)
+        await until(lambda: main_video.frames > 0 and main_audio.frames > 0)
         first = a_media.first_frame_after_start("main.video")
         assert first is not None and first < 1.0, f"first frame after {first:.2f} s"
         # Decoded at the point, the chair's red picture; at the chair's full rate.
         await asyncio.sleep(2.5)
-        assert _is(RED, main_video.mean_rgb()), main_video.mean_rgb()
+        assert is_colour(RED, main_video.mean_rgb()), main_video.mean_rgb()
         assert main_video.fps() >= 25, main_video.fps()
         assert main_audio.fps() >= 40  # 20 ms Opus frames: 50 a second
         # Nobody gets their own picture back.
@@ -86,11 +54,11 @@ async def test_the_chair_is_seen_and_heard_and_the_floor_follows_the_room(
         assert (await chair.send("grant_floor", target=f"p:{point_b}"))["type"] == "ack"
         floor_video = a_media.slots["floor.video"]
         floor_audio = a_media.slots["floor.audio"]
-        await _until(lambda: floor_video.frames > 0 and floor_audio.frames > 0)
-        await _until(lambda: _is(BLUE, floor_video.mean_rgb()))
-        assert _is(RED, main_video.mean_rgb())
+        await until(lambda: floor_video.frames > 0 and floor_audio.frames > 0)
+        await until(lambda: is_colour(BLUE, floor_video.mean_rgb()))
+        assert is_colour(RED, main_video.mean_rgb())
         # The chair sees and hears the floor too; B does not get itself back.
-        await _until(lambda: chair_media.slots["floor.video"].frames > 0)
+        await until(lambda: chair_media.slots["floor.video"].frames > 0)
         assert b_media.slots["floor.video"].frames == 0
 
         # Muted by the chair: B's voice stops on the server; its picture goes on.
@@ -101,7 +69,7 @@ async def test_the_chair_is_seen_and_heard_and_the_floor_follows_the_room(
         assert floor_audio.frames - heard <= 3, "muted audio still forwarded"
         assert floor_video.frames - seen > 20
         assert (await chair.send("unmute", target=f"p:{point_b}"))["type"] == "ack"
-        await _until(lambda: floor_audio.frames - heard > 20)
+        await until(lambda: floor_audio.frames - heard > 20)
 
         # The floor is taken back: the slot falls silent.
         assert (await chair.send("revoke_floor"))["type"] == "ack"
@@ -120,14 +88,14 @@ async def test_a_point_that_joins_late_gets_a_picture_within_a_second(
     live_province: Province,
 ) -> None:
     p = live_province
-    mid, (point,) = await _live(p, 1)
+    mid, (point,) = await p.live_meeting(1)
     chair_media = MediaClient(ColourBars(RED))
-    chair, _ = await _join(p, mid, p.auth("chair"), chair_media)
+    chair, _ = await join_with_media(p, mid, p.auth("chair"), chair_media)
     await asyncio.sleep(3)  # the chair's first keyframe is long gone
     late = MediaClient()
-    room, _ = await _join(p, mid, await p.device(point), late)
+    room, _ = await join_with_media(p, mid, await p.device(point), late)
     try:
-        await _until(lambda: late.slots["main.video"].frames > 0, within=5)
+        await until(lambda: late.slots["main.video"].frames > 0, within=5)
         first = late.first_frame_after_start("main.video")
         assert first is not None and first < 1.0, f"first frame after {first:.2f} s"
     finally:
@@ -139,7 +107,7 @@ async def test_a_point_that_joins_late_gets_a_picture_within_a_second(
 
 async def test_bad_media_commands_are_refused_in_words(live_province: Province) -> None:
     p = live_province
-    mid, (point,) = await _live(p, 1)
+    mid, (point,) = await p.live_meeting(1)
     room = await RoomClient.open(p.ws_url, mid, await p.device(point))
     await room.wait_for(lambda f: f["type"] == "welcome")
     try:
@@ -171,15 +139,15 @@ async def test_the_chair_pages_through_point_thumbnails(
     live_province: Province, thumbnails: int
 ) -> None:
     p = live_province
-    mid, points = await _live(p, 2)
+    mid, points = await p.live_meeting(2)
     chair_media = MediaClient(thumbnails=thumbnails)
-    chair, _ = await _join(p, mid, p.auth("chair"), chair_media)
+    chair, _ = await join_with_media(p, mid, p.auth("chair"), chair_media)
     colours = [RED, BLUE]
     medias, rooms = [], []
     try:
         for point, colour in zip(points, colours, strict=True):
             media = MediaClient(ColourBars(colour))
-            room, _ = await _join(p, mid, await p.device(point), media)
+            room, _ = await join_with_media(p, mid, await p.device(point), media)
             medias.append(media)
             rooms.append(room)
         page = await chair.send("thumbnails", page=0)
@@ -189,9 +157,9 @@ async def test_the_chair_pages_through_point_thumbnails(
         assert shown[2] is None and page["slots"]["pages"] == 1
         for index in range(2):
             got = chair_media.slots[f"thumb{index}.video"]
-            await _until(lambda got=got: got.frames > 5)
+            await until(lambda got=got: got.frames > 5)
         seen = {
-            "red" if _is(RED, chair_media.slots[f"thumb{i}.video"].mean_rgb()) else "blue"
+            "red" if is_colour(RED, chair_media.slots[f"thumb{i}.video"].mean_rgb()) else "blue"
             for i in range(2)
         }
         assert seen == {"red", "blue"}
@@ -206,16 +174,16 @@ async def test_the_chair_records_main_and_floor_into_a_file_that_plays(
     live_province: Province, tmp_path: Path
 ) -> None:
     p = live_province
-    mid, (point,) = await _live(p, 1)
+    mid, (point,) = await p.live_meeting(1)
     chair_media = MediaClient(ColourBars(RED), Tone(440))
-    chair, _ = await _join(p, mid, p.auth("chair"), chair_media)
+    chair, _ = await join_with_media(p, mid, p.auth("chair"), chair_media)
     point_media = MediaClient(ColourBars(BLUE), Tone(660))
-    room, _ = await _join(p, mid, await p.device(point), point_media)
+    room, _ = await join_with_media(p, mid, await p.device(point), point_media)
     try:
         refused = await room.send("start_recording")
         assert refused["type"] == "error" and refused["code"] == "not_allowed"
         assert (await chair.send("stop_recording"))["code"] == "not_recording"
-        await _until(lambda: point_media.slots["main.video"].frames > 0)
+        await until(lambda: point_media.slots["main.video"].frames > 0)
 
         item = await p.client.post(
             f"/api/meetings/{mid}/agenda",
@@ -286,11 +254,11 @@ async def test_the_chair_records_main_and_floor_into_a_file_that_plays(
 
 async def test_each_link_is_measured_and_kept_on_the_point(live_province: Province) -> None:
     p = live_province
-    mid, (point,) = await _live(p, 1)
+    mid, (point,) = await p.live_meeting(1)
     chair_media = MediaClient(ColourBars(RED), Tone(440))
-    chair, _ = await _join(p, mid, p.auth("chair"), chair_media)
+    chair, _ = await join_with_media(p, mid, p.auth("chair"), chair_media)
     point_media = MediaClient(ColourBars(BLUE))
-    room, _ = await _join(p, mid, await p.device(point), point_media)
+    room, _ = await join_with_media(p, mid, await p.device(point), point_media)
     try:
         figures: dict[str, Any] = {}
         async with asyncio.timeout(20):
@@ -326,9 +294,9 @@ async def test_each_link_is_measured_and_kept_on_the_point(live_province: Provin
 
 async def test_a_points_picture_loss_reaches_the_chair_throttled(live_province: Province) -> None:
     p = live_province
-    mid, (point,) = await _live(p, 1)
+    mid, (point,) = await p.live_meeting(1)
     chair_media = MediaClient(ColourBars(RED))
-    chair, _ = await _join(p, mid, p.auth("chair"), chair_media)
+    chair, _ = await join_with_media(p, mid, p.auth("chair"), chair_media)
     asked: list[float] = []
     camera_sender = chair_media.pc.getTransceivers()[0].sender
     original = camera_sender._send_keyframe
@@ -339,9 +307,9 @@ async def test_a_points_picture_loss_reaches_the_chair_throttled(live_province: 
 
     aiortc_hooks.on_keyframe_request(camera_sender, counted)
     point_media = MediaClient()
-    room, _ = await _join(p, mid, await p.device(point), point_media)
+    room, _ = await join_with_media(p, mid, await p.device(point), point_media)
     try:
-        await _until(lambda: point_media.slots["main.video"].frames > 10)
+        await until(lambda: point_media.slots["main.video"].frames > 10)
         await asyncio.sleep(1.0)  # the join's own request is over
         before = len(asked)
         receiver = point_media.pc.getTransceivers()[0].receiver

@@ -66,3 +66,10 @@ async def test_signed_in_callers_get_ice_servers_and_strangers_do_not(
     assert turn["username"].endswith(f":u{accounts['official'].id}")
     digest = hmac.new("bí mật".encode(), turn["username"].encode(), hashlib.sha1).digest()
     assert turn["credential"] == base64.b64encode(digest).decode()
+
+
+def test_a_malformed_media_worker_address_is_refused() -> None:
+    for bad in ("10.0.0.5", "10.0.0.5:http", ":7000", "10.0.0.5:70000"):
+        with pytest.raises(ValidationError, match="host:port"):
+            Settings(media_worker_addresses=bad)
+    assert Settings(media_worker_addresses="10.0.0.5:7000, mw2:7001").media_worker_addresses

@@ -14,8 +14,8 @@ import pytest
 from rooms.media.client import ColourBars, MediaClient, Tone
 from server.settings import Settings
 from tests.conftest import test_settings
+from tests.media_helpers import BLUE, RED, is_colour, join_with_media, until
 from tests.province import Province
-from tests.test_media_forwarding import BLUE, RED, _is, _join, _live, _until
 
 
 @pytest.fixture
@@ -26,31 +26,31 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 async def test_the_floor_and_the_chair_cross_between_workers(live_province: Province) -> None:
     p = live_province
-    mid, (point_a, point_b) = await _live(p, 2)
+    mid, (point_a, point_b) = await p.live_meeting(2)
     chair_media = MediaClient(ColourBars(RED), Tone(440))
-    chair, _ = await _join(p, mid, p.auth("chair"), chair_media)  # worker 1
+    chair, _ = await join_with_media(p, mid, p.auth("chair"), chair_media)  # worker 1
     a_media = MediaClient()
-    a, _ = await _join(p, mid, await p.device(point_a), a_media)  # worker 2
+    a, _ = await join_with_media(p, mid, await p.device(point_a), a_media)  # worker 2
     b_media = MediaClient(ColourBars(BLUE), Tone(660))
-    b, _ = await _join(p, mid, await p.device(point_b), b_media)  # back on worker 1
+    b, _ = await join_with_media(p, mid, await p.device(point_b), b_media)  # back on worker 1
     rooms: list[Any] = [chair, a, b]
     try:
         placed = (await p.client.get("/api/media/workers", headers=p.auth("admin"))).json()
         assert [w["peers"] for w in placed["workers"]] == [2, 1]
         assert all(w["up"] for w in placed["workers"])
         main_video = a_media.slots["main.video"]
-        await _until(lambda: main_video.frames > 0, within=15)
+        await until(lambda: main_video.frames > 0, within=15)
         first = a_media.first_frame_after_start("main.video")
         assert first is not None and first < 1.5, first
         await asyncio.sleep(2)
-        assert _is(RED, main_video.mean_rgb())
+        assert is_colour(RED, main_video.mean_rgb())
         assert main_video.fps() >= 25, main_video.fps()
         assert a_media.slots["main.audio"].frames > 50
 
         assert (await chair.send("grant_floor", target=f"p:{point_b}"))["type"] == "ack"
         floor = a_media.slots["floor.video"]
-        await _until(lambda: _is(BLUE, floor.mean_rgb()), within=15)
-        await _until(lambda: a_media.slots["floor.audio"].frames > 20)
+        await until(lambda: is_colour(BLUE, floor.mean_rgb()), within=15)
+        await until(lambda: a_media.slots["floor.audio"].frames > 20)
 
         # Recording happens on the chair's worker; the server lists it.
         assert (await chair.send("start_recording"))["type"] == "ack"
@@ -84,7 +84,7 @@ async def test_the_floor_and_the_chair_cross_between_workers(live_province: Prov
 
 async def test_a_worker_that_dies_is_started_again_and_used(live_province: Province) -> None:
     p = live_province
-    mid, (point,) = await _live(p, 1)
+    mid, (point,) = await p.live_meeting(1)
 
     async def workers() -> list[dict[str, Any]]:
         answer = await p.client.get("/api/media/workers", headers=p.auth("admin"))
@@ -103,12 +103,12 @@ async def test_a_worker_that_dies_is_started_again_and_used(live_province: Provi
     assert now["address"] == victim["address"]
 
     chair_media = MediaClient(ColourBars(RED))
-    chair, _ = await _join(p, mid, p.auth("chair"), chair_media)
+    chair, _ = await join_with_media(p, mid, p.auth("chair"), chair_media)
     point_media = MediaClient()
-    room, _ = await _join(p, mid, await p.device(point), point_media)  # on the new worker
+    room, _ = await join_with_media(p, mid, await p.device(point), point_media)  # on the new worker
     try:
         assert [w["peers"] for w in await workers()] == [1, 1]
-        await _until(lambda: point_media.slots["main.video"].frames > 10, within=15)
+        await until(lambda: point_media.slots["main.video"].frames > 10, within=15)
     finally:
         for client in (chair_media, point_media):
             await client.close()

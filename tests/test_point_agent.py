@@ -27,20 +27,9 @@ from server.identity import Role
 from server.point_agent import Backoff, MeetingSession, PointAgent, TokenRefused
 from server.settings import Settings
 from tests.conftest import LiveServer, make_account, serving
+from tests.media_helpers import GREEN, RED, is_colour, join_with_media, until
 from tests.province import Province, make_province
 from tests.roomclient import RoomClient
-
-RED, GREEN = (200, 30, 30), (30, 150, 60)
-
-
-async def _until(check: Callable[[], bool], within: float = 15.0) -> None:
-    async with asyncio.timeout(within):
-        while not check():  # noqa: ASYNC110 - polls state the agent's tasks change
-            await asyncio.sleep(0.05)
-
-
-def _is(colour: tuple[int, int, int], rgb: tuple[float, float, float] | None) -> bool:
-    return rgb is not None and all(abs(a - b) < 40 for a, b in zip(colour, rgb, strict=True))
 
 
 async def _token(p: Province, point: int) -> str:
@@ -54,11 +43,7 @@ def _receiving(session: MeetingSession | None, before: MediaClient | None = None
 
 async def _chair_joins(p: Province, mid: int) -> tuple[RoomClient, MediaClient]:
     media = MediaClient(ColourBars(RED), Tone(440))
-    room = await RoomClient.open(p.ws_url, mid, p.auth("chair"))
-    await room.wait_for(lambda f: f["type"] == "welcome")
-    reply = await room.send("offer", sdp=await media.offer())
-    assert reply["type"] == "ack", reply
-    await media.accept(reply["answer"]["sdp"])
+    room, _ = await join_with_media(p, mid, p.auth("chair"), media)
     return room, media
 
 
@@ -94,7 +79,7 @@ async def test_the_agent_waits_joins_sends_receives_and_comes_back_by_itself(
     running = asyncio.create_task(agent.run())
     chair = chair_media = None
     try:
-        await _until(lambda: mid in agent.sessions and agent.sessions[mid].state == "lobby")
+        await until(lambda: mid in agent.sessions and agent.sessions[mid].state == "lobby")
         session = agent.sessions[mid]
         assert session.media is None and session.joins == []
 
@@ -102,12 +87,12 @@ async def test_the_agent_waits_joins_sends_receives_and_comes_back_by_itself(
         assert (await p.step(mid, "start", role="chair")).status_code == 200
         chair, chair_media = await _chair_joins(p, mid)
         await chair.wait_for(_joined(key))
-        await _until(lambda: _receiving(session))
+        await until(lambda: _receiving(session))
         assert session.joins == ["welcome"]
         # The chair's red picture, decoded at the point, at about the chair's rate.
         assert session.media is not None
-        await _until(lambda: _is(RED, session.media.slots["main.video"].mean_rgb()))
-        await _until(lambda: session.fps["main"] > 10)
+        await until(lambda: is_colour(RED, session.media.slots["main.video"].mean_rgb()))
+        await until(lambda: session.fps["main"] > 10)
 
         # Roll call: answered by itself with the head count it was given.
         assert (await chair.send("open_roll_call"))["type"] == "ack"
@@ -116,9 +101,9 @@ async def test_the_agent_waits_joins_sends_receives_and_comes_back_by_itself(
 
         # The floor: the chair sees and hears the point's test pattern.
         assert (await chair.send("grant_floor", target=key))["type"] == "ack"
-        await _until(lambda: session.floor is not None and session.floor[0] == key)
-        await _until(lambda: chair_media.slots["floor.video"].frames > 10)
-        await _until(lambda: chair_media.slots["floor.audio"].frames > 10)
+        await until(lambda: session.floor is not None and session.floor[0] == key)
+        await until(lambda: chair_media.slots["floor.video"].frames > 10)
+        await until(lambda: chair_media.slots["floor.audio"].frames > 10)
 
         # The agent's connection drops: it comes back by itself, resumes the room's events
         # (the floor it lost by leaving) and negotiates media again.
@@ -135,7 +120,7 @@ async def test_the_agent_waits_joins_sends_receives_and_comes_back_by_itself(
                 and f["seq"] > left["seq"]
             )
         )
-        await _until(lambda: _receiving(session, before))
+        await until(lambda: _receiving(session, before))
         assert session.joins == ["welcome", "resumed"]
         assert session.last_seq is not None and session.last_seq > last
         assert session.floor is None  # floor.revoked (left), replayed on resume
@@ -194,13 +179,8 @@ async def test_the_agent_sends_a_video_file_looped(live_province: Province, tmp_
     with pytest.raises(ValueError, match="cannot play"):
         await PointAgent(str(p.client.base_url), "hd_x", video=str(not_video)).run()
 
-    point = min(await p.point_ids("xa-tan-phu"))
+    mid, (point,) = await p.live_meeting(1)
     key = f"p:{point}"
-    meeting = await p.meeting()
-    mid = meeting["id"]
-    await p.invite(mid, point_ids=[point])
-    await p.step(mid, "schedule")
-    await p.step(mid, "start", role="chair")
     chair, chair_media = await _chair_joins(p, mid)
     file = _video_file(tmp_path / "clip.mp4")
     agent = PointAgent(str(p.client.base_url), await _token(p, point), video=str(file))
@@ -210,17 +190,17 @@ async def test_the_agent_sends_a_video_file_looped(live_province: Province, tmp_
         assert (await chair.send("grant_floor", target=key))["type"] == "ack"
         floor_video = chair_media.slots["floor.video"]
         floor_audio = chair_media.slots["floor.audio"]
-        await _until(lambda: floor_video.frames > 0 and floor_audio.frames > 0)
-        await _until(lambda: _is(GREEN, floor_video.mean_rgb()))
+        await until(lambda: floor_video.frames > 0 and floor_audio.frames > 0)
+        await until(lambda: is_colour(GREEN, floor_video.mean_rgb()))
         # Past the file's two seconds: it loops.
         await asyncio.sleep(3)
         seen = floor_video.frames
-        await _until(lambda: floor_video.frames > seen + 10)
+        await until(lambda: floor_video.frames > seen + 10)
         assert floor_video.fps() > 15
 
         # The meeting ends: the agent leaves it, and goes on waiting for the next one.
         assert (await p.step(mid, "end", role="chair")).status_code == 200
-        await _until(lambda: mid not in agent.sessions)
+        await until(lambda: mid not in agent.sessions)
         await asyncio.sleep(0.5)
         assert not running.done() and mid not in agent.sessions
     finally:
@@ -239,16 +219,11 @@ async def test_a_refused_token_stops_the_agent_with_a_clear_error(
         await asyncio.wait_for(bogus.run(), 15)
 
     # A token rotated while the agent is in a meeting: kicked out, and stopped.
-    point = min(await p.point_ids("xa-tan-phu"))
-    meeting = await p.meeting()
-    mid = meeting["id"]
-    await p.invite(mid, point_ids=[point])
-    await p.step(mid, "schedule")
-    await p.step(mid, "start", role="chair")
+    mid, (point,) = await p.live_meeting(1)
     agent = PointAgent(str(p.client.base_url), await _token(p, point))
     running = asyncio.create_task(agent.run())
     try:
-        await _until(lambda: mid in agent.sessions and agent.sessions[mid].state == "in room")
+        await until(lambda: mid in agent.sessions and agent.sessions[mid].state == "in room")
         await p.device(point)  # rotates the token
         with pytest.raises(TokenRefused, match="invalid_token"):
             await asyncio.wait_for(running, 20)
@@ -269,12 +244,7 @@ def test_the_command_refuses_a_bad_token_in_words(live_server: LiveServer) -> No
 
 async def test_the_command_joins_and_stops_cleanly_on_sigterm(live_province: Province) -> None:
     p = live_province
-    point = min(await p.point_ids("xa-tan-phu"))
-    meeting = await p.meeting()
-    mid = meeting["id"]
-    await p.invite(mid, point_ids=[point])
-    await p.step(mid, "schedule")
-    await p.step(mid, "start", role="chair")
+    mid, (point,) = await p.live_meeting(1)
     chair, chair_media = await _chair_joins(p, mid)
     # The token from the environment: it stays out of the process list.
     env = {**os.environ, "HOINGHI_DEVICE_TOKEN": await _token(p, point)}
@@ -355,28 +325,23 @@ async def test_the_agent_survives_a_server_restart(settings: Settings) -> None:
                 accounts = {r.value: await make_account(database, client, r.value, r) for r in Role}
                 p = await make_province(database, client, accounts)
                 p.ws_url = first.url.replace("http://", "ws://")
-                point = min(await p.point_ids("xa-tan-phu"))
-                meeting = await p.meeting()
-                mid = meeting["id"]
-                await p.invite(mid, point_ids=[point])
-                await p.step(mid, "schedule")
-                await p.step(mid, "start", role="chair")
+                mid, (point,) = await p.live_meeting(1)
                 token = await _token(p, point)
             agent = PointAgent(first.url, token, test_pattern=True)
             running = asyncio.create_task(agent.run())
-            await _until(lambda: mid in agent.sessions and agent.sessions[mid].state == "in room")
+            await until(lambda: mid in agent.sessions and agent.sessions[mid].state == "in room")
             session = agent.sessions[mid]
         # The server is gone: the agent keeps trying.
-        await _until(lambda: session.state == "reconnecting")
+        await until(lambda: session.state == "reconnecting")
         with serving(settings, port=port) as second:
             async with httpx.AsyncClient(base_url=second.url) as client:
                 p.client = client
                 p.ws_url = second.url.replace("http://", "ws://")
                 chair, chair_media = await _chair_joins(p, mid)
                 try:
-                    await _until(lambda: session.joins == ["welcome", "resumed"], within=40)
+                    await until(lambda: session.joins == ["welcome", "resumed"], within=40)
                     await chair.wait_for(_joined(f"p:{point}"))
-                    await _until(lambda: _receiving(session))
+                    await until(lambda: _receiving(session))
                 finally:
                     await chair_media.close()
                     await chair.close()

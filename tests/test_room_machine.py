@@ -35,7 +35,7 @@ ACTORS = {
 }
 
 
-def join(state: RoomState, actor: Actor, conn: str | None = None, at: datetime = T0) -> None:
+def join(state: RoomState, actor: Actor, conn: str | None = None, at: datetime = T0) -> list[Event]:
     kind = "point" if actor.role is Role.POINT else "user"
     command = Join(
         actor.key,
@@ -46,7 +46,7 @@ def join(state: RoomState, actor: Actor, conn: str | None = None, at: datetime =
         None,
         conn or f"c-{actor.key}",
     )
-    apply(state, command, SYSTEM, at)
+    return apply(state, command, SYSTEM, at)
 
 
 def room() -> RoomState:
@@ -299,17 +299,7 @@ def test_a_room_rebuilt_from_its_events_is_the_same_room() -> None:
     state = RoomState(meeting_id=7)
     log = apply(state, Open(), SYSTEM, T0)
     for actor in (CHAIR, SECRETARY, OFFICIAL, ADMIN, P1, P2, P3):
-        kind = "point" if actor.role is Role.POINT else "user"
-        command = Join(
-            actor.key,
-            kind,
-            int(actor.key[2:]),
-            f"name {actor.key}",
-            actor.role,
-            None,
-            f"c-{actor.key}",
-        )
-        log += apply(state, command, SYSTEM, T0)
+        log += join(state, actor)
     steps = [
         (m.RaiseHand(id="1", type="raise_hand"), P1),
         (m.RaiseHand(id="2", type="raise_hand"), P2),

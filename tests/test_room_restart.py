@@ -21,12 +21,7 @@ async def test_restart_rebuilds_the_room_and_clients_resume(settings: Settings) 
         async with httpx.AsyncClient(base_url=first.url) as client:
             accounts = {r.value: await make_account(database, client, r.value, r) for r in Role}
             p = await make_province(database, client, accounts)
-            point = min(await p.point_ids("xa-tan-phu"))
-            meeting = await p.meeting()
-            mid = meeting["id"]
-            await p.invite(mid, point_ids=[point])
-            await p.step(mid, "schedule")
-            await p.step(mid, "start", role="chair")
+            mid, (point,) = await p.live_meeting(1)
             device = await p.device(point)
             chair = await RoomClient.open(ws, mid, p.auth("chair"))
             kiosk = await RoomClient.open(ws, mid, device)

@@ -12,11 +12,8 @@ from tests.roomclient import RoomClient
 
 
 async def _live_meeting(province: Province, points: int = 2) -> tuple[int, list[int]]:
-    point_ids = sorted(await province.point_ids("xa-tan-phu"))[:points]
-    meeting = await province.meeting()
-    await province.invite(meeting["id"], point_ids=point_ids, usernames=["official"])
-    assert (await province.step(meeting["id"], "schedule")).status_code == 200
-    return meeting["id"], point_ids
+    """Scheduled, not started: its room is still a lobby."""
+    return await province.live_meeting(points, start=False, usernames=["official"])
 
 
 async def _open(province: Province, mid: int, headers: dict[str, str], **query: Any) -> RoomClient:
@@ -56,9 +53,7 @@ async def test_lobby_then_live_then_floor(live_province: Province) -> None:
 
 
 async def _live(province: Province, points: int = 2) -> tuple[int, list[int]]:
-    mid, point_ids = await _live_meeting(province, points)
-    assert (await province.step(mid, "start", role="chair")).status_code == 200
-    return mid, point_ids
+    return await province.live_meeting(points, usernames=["official"])
 
 
 async def _joined(province: Province, mid: int, headers: dict[str, str], **q: Any) -> RoomClient:
