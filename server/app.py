@@ -21,6 +21,9 @@ from server.admission import AdmissionCache
 from server.audit_routes import router as audit_router
 from server.body_limit import BodySizeLimit
 from server.db import Database, utcnow
+from server.documents.paper import paper_for
+from server.documents.routes import UPLOAD_PATHS
+from server.documents.routes import router as documents_router
 from server.health import router as health_router
 from server.media_ice import router as media_router
 from server.media_setup import media_plane
@@ -75,10 +78,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await hub.start()
             async with (
                 housekeeping.running(db, settings),
+                paper_for(settings) as paper,
                 PresenceRecorder(db, hub.local_points).running() as presence,
                 media_plane(settings, hub.store, recording_listener(db, settings)) as media,
             ):
                 app.state.presence = presence
+                app.state.paper = paper
                 app.state.media = media
                 if media is not None:
                     hub.on_events(media.on_events)
@@ -98,7 +103,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     problems.install(app)
-    app.add_middleware(BodySizeLimit, default_bytes=MAX_API_BODY_BYTES)
+    # Uploads may be the largest allowed file plus the multipart envelope around it.
+    upload_bytes = settings.max_upload_mb * 1024 * 1024 + 64 * 1024
+    app.add_middleware(
+        BodySizeLimit,
+        default_bytes=MAX_API_BODY_BYTES,
+        paths=dict.fromkeys(UPLOAD_PATHS, upload_bytes),
+    )
     app.add_middleware(KeepRawSend)  # added last: the outermost
     # The calendar router comes before the meetings router: /api/meetings/{id}.ics must be
     # tried before /api/meetings/{id}.
@@ -113,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         attendance_router,
         recordings_router,
         links_router,
+        documents_router,
         audit_router,
         room_router,
         media_router,

@@ -8,22 +8,24 @@ like every other error (Starlette's own limiter answers in plain text).
 
 from __future__ import annotations
 
+import re
+
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class BodySizeLimit:
     def __init__(
-        self, app: ASGIApp, default_bytes: int, prefixes: dict[str, int] | None = None
+        self, app: ASGIApp, default_bytes: int, paths: dict[str, int] | None = None
     ) -> None:
         self.app = app
         self.default_bytes = default_bytes
-        # Longer, more specific prefixes first (uploads get their own, larger limit).
-        self.prefixes = sorted((prefixes or {}).items(), key=lambda item: -len(item[0]))
+        # Upload routes (regular expressions matching the whole path) get their own limit.
+        self.paths = [(re.compile(pattern), limit) for pattern, limit in (paths or {}).items()]
 
     def limit_for(self, path: str) -> int:
-        for prefix, limit in self.prefixes:
-            if path.startswith(prefix):
+        for pattern, limit in self.paths:
+            if pattern.fullmatch(path):
                 return limit
         return self.default_bytes
 

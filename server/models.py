@@ -1,5 +1,6 @@
 """Every model module, imported so ``Base.metadata`` is complete (Alembic, tests)."""
 
+from agenda import models as agenda_models
 from rooms import models as rooms_models
 from server import audit, sessions
 from server.accounts import models as accounts_models
@@ -10,6 +11,7 @@ from server.network import models as network_models
 __all__ = [
     "Base",
     "accounts_models",
+    "agenda_models",
     "audit",
     "meetings_models",
     "network_models",

@@ -26,6 +26,12 @@ class Settings(BaseSettings):
 
     max_upload_mb: int = Field(default=100, ge=1)
     max_pdf_pages: int = Field(default=2000, ge=1)
+    # Reading an uploaded PDF runs in a child process bounded by these.
+    pdf_parse_seconds: float = Field(default=60, gt=0)
+    pdf_parse_memory_mb: int = Field(default=1024, ge=256)
+    # Processes that watermark copies, build agenda packs and draw page images
+    # (0: one per CPU core).
+    paper_workers: int = Field(default=0, ge=0, le=64)
 
     session_hours: float = Field(default=12, gt=0)
     login_max_failures: int = Field(default=5, ge=1)

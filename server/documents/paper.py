@@ -1,0 +1,63 @@
+"""What the documents routes share for the app's life: the blob store, the paper-work
+processes, and the limits from settings. Opened in the app's lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from agenda.blobs import BlobStore
+from agenda.workers import PaperWorkers
+from server.settings import Settings
+
+# A reader turning pages records "last opened" at most this often per version.
+PAGE_RECEIPT_SECONDS = 60.0
+
+
+@dataclass
+class Paper:
+    settings: Settings
+    blobs: BlobStore
+    workers: PaperWorkers
+    _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    _page_receipts: dict[tuple[str, int, int], float] = field(default_factory=dict)
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.settings.max_upload_mb * 1024 * 1024
+
+    @asynccontextmanager
+    async def making(self, key: str) -> AsyncIterator[None]:
+        """One maker per file in this process: two requests for the same copy wait for
+        the first instead of watermarking it twice."""
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        try:
+            async with lock:
+                yield
+        finally:
+            if not lock.locked() and self._locks.get(key) is lock:
+                del self._locks[key]
+
+    def page_receipt_due(self, recipient: tuple[str, int], version_id: int) -> bool:
+        key = (*recipient, version_id)
+        now = time.monotonic()
+        if now - self._page_receipts.get(key, -PAGE_RECEIPT_SECONDS) < PAGE_RECEIPT_SECONDS:
+            return False
+        if len(self._page_receipts) > 100_000:
+            self._page_receipts.clear()
+        self._page_receipts[key] = now
+        return True
+
+
+@asynccontextmanager
+async def paper_for(settings: Settings) -> AsyncIterator[Paper]:
+    blobs = BlobStore(settings.data_dir / "blobs")
+    blobs.clear_litter()
+    workers = PaperWorkers(settings.paper_workers)
+    try:
+        yield Paper(settings, blobs, workers)
+    finally:
+        await asyncio.to_thread(workers.close)

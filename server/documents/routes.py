@@ -1,0 +1,411 @@
+"""HTTP API of agenda documents: upload, versions, order, readers, page images, the
+recipient's watermarked copy, the agenda pack, search, receipts, tracing a leaked copy."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import ValidationError
+from starlette.datastructures import FormData, UploadFile
+from starlette.responses import FileResponse, Response
+
+from agenda import pages
+from agenda.models import DocumentVersion, Scope
+from agenda.watermark import copy_identifier
+from server.auth import CurrentPrincipal, require_roles
+from server.deps import AppDatabase, ReadDB, WriteDB
+from server.documents import copies, receipts, service
+from server.documents.paper import Paper
+from server.documents.schemas import (
+    AccessUpdate,
+    DocumentOrder,
+    DocumentOut,
+    DocumentUpdate,
+    ReaderRef,
+    ReceiptMatrix,
+    SearchHit,
+    TraceOut,
+)
+from server.identity import Principal, Role
+from server.meetings import service as meetings
+from server.problems import Problem, field_error
+from server.validation import IdPath
+
+router = APIRouter(tags=["documents"])
+
+# Upload routes take bodies up to HOINGHI_MAX_UPLOAD_MB (BodySizeLimit in server/app.py).
+UPLOAD_PATHS = (
+    r"/api/meetings/\d+/documents",
+    r"/api/documents/\d+/versions",
+    r"/api/documents/trace",
+)
+PDF_FORM = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "title": {"type": "string", "maxLength": 300},
+                        "agenda_item_id": {"type": "integer"},
+                        "scope": {"type": "string", "enum": [s.value for s in Scope]},
+                    },
+                }
+            }
+        },
+    }
+}
+PDF: dict[int | str, dict[str, Any]] = {200: {"content": {"application/pdf": {}}}}
+Tracer = Annotated[Principal, Depends(require_roles(Role.SECRETARY, Role.ADMIN))]
+
+
+def get_paper(request: Request) -> Paper:
+    paper: Paper = request.app.state.paper
+    return paper
+
+
+AppPaper = Annotated[Paper, Depends(get_paper)]
+
+
+async def _pdf_form(request: Request) -> tuple[UploadFile, FormData]:
+    """The uploaded file and the other fields; read only after the caller was admitted."""
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise Problem(415, "unsupported_media_type", "send the PDF as multipart/form-data")
+    form = await request.form(max_files=1, max_fields=10, max_part_size=64 * 1024)
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        await form.close()
+        raise field_error("file", "attach the PDF as the form field 'file'")
+    return upload, form
+
+
+def _fields(form: FormData) -> dict[str, Any]:
+    raw = {k: v for k, v in form.items() if k != "file" and isinstance(v, str) and v != ""}
+    try:
+        update = DocumentUpdate.model_validate(raw)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        raise field_error(str(problem["loc"][0]), problem["msg"]) from exc
+    return update.model_dump(exclude_unset=True)
+
+
+async def _out(db: ReadDB | WriteDB, document_id: int, principal: Principal) -> DocumentOut:
+    _, document, reader, named = await service.meeting_of_document(db, document_id, principal)
+    versions = (await service.versions_of(db, [document.id]))[document.id]
+    return await service.document_out(db, document, versions, reader.organizer, named)
+
+
+@router.post(
+    "/api/meetings/{meeting_id}/documents",
+    response_model=DocumentOut,
+    status_code=201,
+    openapi_extra=PDF_FORM,
+    summary="Upload a document (PDF, multipart 'file'; optional title, agenda_item_id, scope)",
+)
+async def upload_document(
+    meeting_id: IdPath, request: Request, principal: CurrentPrincipal, db: WriteDB, paper: AppPaper
+) -> DocumentOut:
+    meeting = await meetings.get_meeting(db, meeting_id, principal)
+    service.require_editor(meeting, principal)
+    await db.rollback()  # no transaction (nor SQLite's write lock) held while the file arrives
+    upload, form = await _pdf_form(request)
+    try:
+        fields = _fields(form)
+        received = await service.receive_pdf(paper, upload)
+    finally:
+        await form.close()
+    meeting = await meetings.get_meeting(db, meeting_id, principal, for_update=True)
+    document = await service.create_document(db, principal, meeting, received, fields)
+    await db.commit()
+    return await _out(db, document.id, principal)
+
+
+@router.post(
+    "/api/documents/{document_id}/versions",
+    response_model=DocumentOut,
+    status_code=201,
+    openapi_extra=PDF_FORM,
+    summary="Upload a new version of a document (earlier versions are kept)",
+)
+async def upload_version(
+    document_id: IdPath,
+    request: Request,
+    principal: CurrentPrincipal,
+    db: WriteDB,
+    paper: AppPaper,
+) -> DocumentOut:
+    meeting, document, _, _ = await service.meeting_of_document(db, document_id, principal)
+    service.require_editor(meeting, principal)
+    await db.rollback()
+    upload, form = await _pdf_form(request)
+    try:
+        received = await service.receive_pdf(paper, upload)
+    finally:
+        await form.close()
+    meeting, document, _, _ = await service.meeting_of_document(db, document_id, principal)
+    service.require_editor(meeting, principal)
+    await service.add_version(db, principal, document, received)
+    await db.commit()
+    return await _out(db, document.id, principal)
+
+
+@router.get(
+    "/api/meetings/{meeting_id}/documents",
+    response_model=list[DocumentOut],
+    summary="The meeting's documents the caller may read, in agenda order",
+)
+async def list_documents(
+    meeting_id: IdPath, principal: CurrentPrincipal, db: ReadDB
+) -> list[DocumentOut]:
+    meeting = await meetings.get_meeting(db, meeting_id, principal)
+    shown = await service.readable(db, meeting, principal)
+    return [
+        await service.document_out(
+            db, d, shown.versions[d.id], shown.reader.organizer, shown.named[d.id]
+        )
+        for d in shown.documents
+    ]
+
+
+@router.post(
+    "/api/meetings/{meeting_id}/documents/order",
+    response_model=list[DocumentOut],
+    summary="Order the documents (positions count within each agenda item)",
+)
+async def order_documents(
+    meeting_id: IdPath, body: DocumentOrder, principal: CurrentPrincipal, db: WriteDB
+) -> list[DocumentOut]:
+    meeting = await meetings.get_meeting(db, meeting_id, principal, for_update=True)
+    await service.reorder(db, principal, meeting, body.document_ids)
+    await db.commit()
+    return await list_documents(meeting_id, principal, db)
+
+
+@router.get("/api/documents/{document_id}", response_model=DocumentOut, summary="One document")
+async def get_document(document_id: IdPath, principal: CurrentPrincipal, db: ReadDB) -> DocumentOut:
+    return await _out(db, document_id, principal)
+
+
+@router.patch(
+    "/api/documents/{document_id}",
+    response_model=DocumentOut,
+    summary="Change title, agenda item or scope",
+)
+async def update_document(
+    document_id: IdPath, body: DocumentUpdate, principal: CurrentPrincipal, db: WriteDB
+) -> DocumentOut:
+    meeting, document, _, _ = await service.meeting_of_document(db, document_id, principal)
+    await service.update_document(
+        db, principal, meeting, document, body.model_dump(exclude_unset=True)
+    )
+    await db.commit()
+    return await _out(db, document_id, principal)
+
+
+@router.put(
+    "/api/documents/{document_id}/readers",
+    response_model=DocumentOut,
+    summary="The points and people named on the document (read when its scope is 'named')",
+)
+async def set_readers(
+    document_id: IdPath, body: AccessUpdate, principal: CurrentPrincipal, db: WriteDB
+) -> DocumentOut:
+    meeting, document, _, _ = await service.meeting_of_document(db, document_id, principal)
+    await service.set_readers(db, principal, meeting, document, body.point_ids, body.user_ids)
+    await db.commit()
+    return await _out(db, document_id, principal)
+
+
+async def _release(db: ReadDB) -> None:
+    """End the read transaction before slow work, keeping the rows already loaded."""
+    db.expunge_all()
+    await db.rollback()
+
+
+def _not_modified(request: Request, etag: str) -> Response | None:
+    asked = request.headers.get("if-none-match", "")
+    if etag in (tag.strip() for tag in asked.split(",")) or asked.strip() == "*":
+        return Response(status_code=304, headers={"ETag": etag})
+    return None
+
+
+@router.get(
+    "/api/documents/{document_id}/versions/{number}/pages/{page}.webp",
+    response_class=FileResponse,
+    responses={200: {"content": {"image/webp": {}}}},
+    summary="A page as an image (WebP), width in pixels (rounded up to a step of 160)",
+)
+async def page_image(
+    document_id: IdPath,
+    number: IdPath,
+    page: IdPath,
+    request: Request,
+    principal: CurrentPrincipal,
+    db: ReadDB,
+    database: AppDatabase,
+    paper: AppPaper,
+    width: Annotated[int | None, Query(ge=1, le=10_000)] = None,
+) -> Response:
+    _, document, reader, _ = await service.meeting_of_document(db, document_id, principal)
+    version = await service.version_of(db, document, number)
+    if page > version.pages:
+        raise Problem(404, "not_found", f"version {number} has {version.pages} pages")
+    await _release(db)
+    recipient = receipts.recipient_of(principal)
+    if not reader.organizer and paper.page_receipt_due(recipient, version.id):
+        async with database.writer() as writer:
+            await receipts.record(writer, principal, [version.id], "page")
+            await writer.commit()
+    size = pages.snap_width(width)
+    etag = f'"{version.sha256[:20]}-{page}-{size}-{pages.RENDERER}"'
+    headers = {"ETag": etag, "Cache-Control": "private, max-age=604800, immutable"}
+    if cached := _not_modified(request, etag):
+        return cached
+    parts = ("pages", version.sha256, f"{pages.RENDERER}-p{page}-w{size}.webp")
+    path = paper.blobs.derived_path(*parts)
+    if not path.is_file():
+        async with paper.making("/".join(parts)):
+            if not path.is_file():
+                image = await paper.workers.run(
+                    pages.render_page, paper.blobs.path(version.sha256), page, size
+                )
+                paper.blobs.put_derived(image, *parts)
+    return FileResponse(path, media_type="image/webp", headers=headers)
+
+
+def _file(path: Any, sha256: str, filename: str, request: Request) -> Response:
+    etag = f'"{sha256}"'
+    if cached := _not_modified(request, etag):
+        return cached
+    return FileResponse(
+        path,
+        media_type="application/pdf",
+        filename=filename,
+        headers={"ETag": etag, "Cache-Control": "private, no-cache"},
+    )
+
+
+@router.get(
+    "/api/documents/{document_id}/download",
+    response_class=FileResponse,
+    responses=PDF,
+    summary="The caller's own watermarked copy (Range and ETag supported)",
+)
+async def download(
+    document_id: IdPath,
+    request: Request,
+    principal: CurrentPrincipal,
+    db: ReadDB,
+    database: AppDatabase,
+    paper: AppPaper,
+    version: Annotated[int | None, Query(ge=1, le=100_000)] = None,
+) -> Response:
+    meeting, document, _, _ = await service.meeting_of_document(db, document_id, principal)
+    found = await service.version_of(db, document, version)
+    issued, path = await copies.document_copy(db, database, paper, principal, meeting, found)
+    await _release(db)
+    if not request.headers.get("range"):  # a resumed download is not a new receipt
+        async with database.writer() as writer:
+            await receipts.record(writer, principal, [found.id], "download")
+            await writer.commit()
+    name = f"tai-lieu-{document.id}-v{found.number}.pdf"
+    return _file(path, issued.sha256, name, request)
+
+
+@router.get(
+    "/api/meetings/{meeting_id}/pack.pdf",
+    response_class=FileResponse,
+    responses=PDF,
+    summary="Every document the caller may read, in agenda order, after a cover page "
+    "(watermarked for the caller)",
+)
+async def pack(
+    meeting_id: IdPath,
+    request: Request,
+    principal: CurrentPrincipal,
+    db: ReadDB,
+    database: AppDatabase,
+    paper: AppPaper,
+) -> Response:
+    meeting = await meetings.get_meeting(db, meeting_id, principal)
+    shown = await service.readable(db, meeting, principal)
+    issued, path = await copies.pack_copy(db, database, paper, principal, shown)
+    await _release(db)
+    if not request.headers.get("range"):
+        async with database.writer() as writer:
+            version_ids = [shown.current(d).id for d in shown.documents]
+            await receipts.record(writer, principal, version_ids, "pack")
+            await writer.commit()
+    return _file(path, issued.sha256, f"tai-lieu-hop-{meeting_id}.pdf", request)
+
+
+@router.get(
+    "/api/meetings/{meeting_id}/search",
+    response_model=list[SearchHit],
+    summary="Pages of the meeting's documents containing the words (with or without diacritics)",
+)
+async def search(
+    meeting_id: IdPath,
+    principal: CurrentPrincipal,
+    db: ReadDB,
+    q: Annotated[str, Query(min_length=1, max_length=200)],
+) -> list[SearchHit]:
+    meeting = await meetings.get_meeting(db, meeting_id, principal)
+    shown = await service.readable(db, meeting, principal)
+    return await service.search(db, shown, q)
+
+
+@router.get(
+    "/api/meetings/{meeting_id}/receipts",
+    response_model=ReceiptMatrix,
+    summary="Who has which version of each document (organizers)",
+)
+async def receipt_matrix(
+    meeting_id: IdPath, principal: CurrentPrincipal, db: ReadDB
+) -> ReceiptMatrix:
+    meeting = await meetings.get_meeting(db, meeting_id, principal)
+    meetings.require_organizer(meeting, principal)
+    shown = await service.readable(db, meeting, principal)
+    return await receipts.matrix(db, shown)
+
+
+@router.post(
+    "/api/documents/trace",
+    response_model=TraceOut,
+    openapi_extra=PDF_FORM,
+    summary="Whom a copy was issued to: upload the copy (secretaries, admins)",
+)
+async def trace(request: Request, principal: Tracer, db: ReadDB, paper: AppPaper) -> TraceOut:
+    upload, form = await _pdf_form(request)
+    try:
+        async with service.staged_pdf(paper, upload) as (staged, _):
+            identifier = await paper.workers.run(copy_identifier, staged.path)
+    finally:
+        await form.close()
+    issued = await copies.trace(db, identifier) if identifier else None
+    if issued is None:
+        raise Problem(404, "not_a_copy", "this file is not a copy issued by hoinghi")
+    meeting = await meetings.get_meeting(db, issued.meeting_id, principal)
+    meetings.require_organizer(meeting, principal)
+    kind, who = ("point", issued.point_id) if issued.point_id else ("user", issued.user_id)
+    names = await service.reader_refs(db, {(kind, who or 0)})
+    version = None
+    document_id = None
+    if issued.version_id is not None:
+        found = await db.get(DocumentVersion, issued.version_id)
+        if found is not None:
+            version, document_id = found.number, found.document_id
+    return TraceOut(
+        identifier=issued.identifier,
+        meeting_id=issued.meeting_id,
+        document_id=document_id,
+        version=version,
+        pack=issued.pack_key is not None,
+        recipient=names[0] if names else ReaderRef(kind=kind, id=who or 0, name=""),
+        label=issued.label,
+        issued_at=issued.issued_at,
+    )
