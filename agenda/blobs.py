@@ -127,6 +127,23 @@ class BlobStore:
             staged.copy_from(file)
             return staged.commit()
 
+    def take_file(self, source: Path) -> Stored:
+        """Move a finished file (a recording) into the store: hashed where it lies, then
+        renamed into place, or copied when it lies on another file system."""
+        digest = hashlib.sha256()
+        size = 0
+        with source.open("rb") as file:
+            while chunk := file.read(CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+        temp = self.temp_path()
+        try:
+            os.replace(source, temp)
+        except OSError:  # another file system: copy, then drop the original
+            shutil.copyfile(source, temp)
+            source.unlink()
+        return self.adopt(temp, digest.hexdigest(), size)
+
     def adopt(self, temp: Path, digest: str, size: int) -> Stored:
         """Move a finished temp file under its digest (or drop it: already stored)."""
         final = self.path(digest)

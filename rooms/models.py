@@ -34,8 +34,10 @@ class RoomRecording(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     meeting_id: Mapped[int] = mapped_column(Integer, index=True)
     number: Mapped[int] = mapped_column(Integer)
-    # Relative to the data directory.
+    # Relative to the data directory: the blob store's file once it has been stored.
     file: Mapped[str] = mapped_column(String(500))
+    # The content's digest in the blob store (none for recordings from before it).
+    sha256: Mapped[str | None] = mapped_column(String(64))
     bytes: Mapped[int] = mapped_column(BigInteger)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     # Processes that watermark copies, build agenda packs and draw page images
     # (0: one per CPU core).
     paper_workers: int = Field(default=0, ge=0, le=64)
+    paper_memory_mb: int = Field(default=4096, ge=512)
 
     session_hours: float = Field(default=12, gt=0)
     login_max_failures: int = Field(default=5, ge=1)

@@ -4,6 +4,7 @@ heard at the points, the floor follows the room, muting is enforced, nothing re-
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -222,6 +223,11 @@ async def test_the_chair_records_main_and_floor_into_a_file_that_plays(
         assert download.status_code == 200
         assert download.headers["content-type"] == "video/webm"
         assert len(download.content) == recording["bytes"]
+        # Kept in the content-addressed blob store: named by, and tagged with, its sha256.
+        digest = hashlib.sha256(download.content).hexdigest()
+        assert download.headers["etag"] == f'"{digest}"'
+        assert (tmp_path / "data" / "blobs" / "sha256" / digest[:2] / digest).is_file()
+        assert not list((tmp_path / "data" / "recordings").rglob("*.webm"))
         path = tmp_path / "recording.webm"
         path.write_bytes(download.content)
     finally:

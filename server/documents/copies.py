@@ -90,7 +90,7 @@ async def _issue(
         )
     temp = paper.blobs.temp_path(".pdf")
     try:
-        digest, size = await paper.workers.run(
+        digest, size = await paper.run(
             issue_copy, str(source), str(temp), existing.label, existing.identifier
         )
         target = paper.blobs.put_derived_file(temp, "copies", f"{existing.identifier}.pdf")
@@ -166,7 +166,7 @@ async def pack_copy(
         if not base.is_file():
             temp = paper.blobs.temp_path(".pdf")
             try:
-                await paper.workers.run(build_pack, meeting.title, when, sections, temp)
+                await paper.run(build_pack, meeting.title, when, sections, temp)
                 paper.blobs.put_derived_file(temp, "packs", f"{key}.pdf")
             finally:
                 temp.unlink(missing_ok=True)

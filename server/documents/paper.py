@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from agenda.blobs import BlobStore
-from agenda.workers import PaperWorkers
+from agenda.workers import PaperFailed, PaperWorkers
+from server.problems import Problem
 from server.settings import Settings
+
+T = TypeVar("T")
 
 # A reader turning pages records "last opened" at most this often per version.
 PAGE_RECEIPT_SECONDS = 60.0
@@ -28,6 +32,15 @@ class Paper:
     @property
     def max_upload_bytes(self) -> int:
         return self.settings.max_upload_mb * 1024 * 1024
+
+    async def run(self, job: Callable[..., T], *args: Any) -> T:
+        """Run a paper-work job; a file that breaks it is the client's problem (422)."""
+        try:
+            return await self.workers.run(job, *args)
+        except PaperFailed as exc:
+            raise Problem(
+                422, "pdf_unprocessable", f"the PDF could not be processed: {exc}"
+            ) from exc
 
     @asynccontextmanager
     async def making(self, key: str) -> AsyncIterator[None]:
@@ -56,7 +69,7 @@ class Paper:
 async def paper_for(settings: Settings) -> AsyncIterator[Paper]:
     blobs = BlobStore(settings.data_dir / "blobs")
     blobs.clear_litter()
-    workers = PaperWorkers(settings.paper_workers)
+    workers = PaperWorkers(settings.paper_workers, memory_mb=settings.paper_memory_mb)
     try:
         yield Paper(settings, blobs, workers)
     finally:

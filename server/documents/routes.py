@@ -270,7 +270,7 @@ async def page_image(
     if not path.is_file():
         async with paper.making("/".join(parts)):
             if not path.is_file():
-                image = await paper.workers.run(
+                image = await paper.run(
                     pages.render_page, paper.blobs.path(version.sha256), page, size
                 )
                 paper.blobs.put_derived(image, *parts)
@@ -383,7 +383,7 @@ async def trace(request: Request, principal: Tracer, db: ReadDB, paper: AppPaper
     upload, form = await _pdf_form(request)
     try:
         async with service.staged_pdf(paper, upload) as (staged, _):
-            identifier = await paper.workers.run(copy_identifier, staged.path)
+            identifier = await paper.run(copy_identifier, staged.path)
     finally:
         await form.close()
     issued = await copies.trace(db, identifier) if identifier else None

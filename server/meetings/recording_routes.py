@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
@@ -10,6 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from starlette.responses import FileResponse
 
+from agenda.blobs import BlobStore
 from rooms.media.recorder import Finished
 from rooms.models import RoomRecording
 from server.auth import CurrentPrincipal
@@ -94,18 +96,24 @@ async def recording_file(
     path = settings.data_dir / row.file if row is not None else None
     if row is None or path is None or not path.is_file():
         raise Problem(404, "not_found", f"recording {number} of meeting {meeting_id} not found")
+    headers = {"Cache-Control": "private, max-age=3600"}
+    if row.sha256:
+        headers["ETag"] = f'"{row.sha256}"'
     return FileResponse(
         path,
         media_type="video/webm",
         filename=f"hop-{meeting_id}-ghi-hinh-{number}.webm",
-        headers={"Cache-Control": "private, max-age=3600"},
+        headers=headers,
     )
 
 
 def recording_listener(
     database: Database, settings: Settings
 ) -> Callable[[Finished], Awaitable[None]]:
-    """What the media plane calls when a recording is finished: list it."""
+    """What the media plane calls when a recording is finished: keep it in the blob store
+    (a worker elsewhere writes to a shared directory; the file is moved from there) and
+    list it."""
+    blobs = BlobStore(settings.data_dir / "blobs")
 
     async def listed(done: Finished) -> None:
         # Listed in the order they finish, numbered per meeting (one room recording may be
@@ -116,16 +124,14 @@ def recording_listener(
                     RoomRecording.meeting_id == done.meeting_id
                 )
             )
+            stored = await asyncio.to_thread(blobs.take_file, done.path)
             db.add(
                 RoomRecording(
                     meeting_id=done.meeting_id,
                     number=(last or 0) + 1,
-                    file=str(
-                        done.path.relative_to(settings.data_dir)
-                        if done.path.is_relative_to(settings.data_dir)
-                        else done.path  # a worker elsewhere writes to a shared directory
-                    ),
-                    bytes=done.bytes,
+                    file=str(stored.path.relative_to(settings.data_dir)),
+                    sha256=stored.digest,
+                    bytes=stored.size,
                     started_at=done.started_at,
                     ended_at=done.ended_at,
                     seconds=done.seconds,
