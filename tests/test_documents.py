@@ -43,7 +43,7 @@ async def meeting(province: Province) -> tuple[int, list[int]]:
 
 
 async def test_a_secretary_uploads_and_every_invited_point_gets_its_own_copy(
-    province: Province, meeting: tuple[int, list[int]]
+    province: Province, meeting: tuple[int, list[int]], settings: Settings
 ) -> None:
     mid, points = meeting
     pages = ["Báo cáo tình hình tháng 11", "Dự toán ngân sách năm 2027", "Kết luận"]
@@ -83,6 +83,12 @@ async def test_a_secretary_uploads_and_every_invited_point_gets_its_own_copy(
         "name": traced.json()["recipient"]["name"],
     }
     assert traced.json()["version"] == 1
+
+    # A copy removed from the cache is made again for the same recipient, same identifier.
+    for cached in (settings.data_dir / "blobs" / "derived" / "copies").iterdir():
+        cached.unlink()
+    again = await province.client.get(document["download_url"], headers=device)
+    assert PdfReader(io.BytesIO(again.content)).metadata["/HoinghiCopy"] == identifier
 
     # Another point's copy is its own: another identifier, another label.
     other = await province.client.get(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from agenda.models import Scope
 from server.validation import Title
@@ -44,16 +44,22 @@ class DocumentOut(BaseModel):
 
 
 class DocumentUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     title: Title | None = None
     agenda_item_id: int | None = Field(None, ge=1, le=2**31 - 1)
     scope: Scope | None = None
 
 
 class DocumentOrder(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     document_ids: list[int] = Field(max_length=1000)
 
 
 class AccessUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     point_ids: list[int] = Field(default_factory=list, max_length=5000)
     user_ids: list[int] = Field(default_factory=list, max_length=5000)
 
