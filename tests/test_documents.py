@@ -434,3 +434,66 @@ async def test_the_agenda_pack_has_a_cover_bookmarks_and_every_page_watermarked(
     matrix = (await province.client.get(f"/api/meetings/{mid}/receipts", headers=secretary)).json()
     row = next(r for r in matrix["rows"] if r["kind"] == "point" and r["id"] == points[0])
     assert row["missing"] == 0
+
+
+async def test_documents_are_attached_to_agenda_items_moved_and_ordered(
+    province: Province, meeting: tuple[int, list[int]]
+) -> None:
+    mid, _ = meeting
+    secretary = province.auth("secretary")
+    item = (
+        await province.client.post(
+            f"/api/meetings/{mid}/agenda", headers=secretary, json={"title": "Thảo luận"}
+        )
+    ).json()["id"]
+    first = (await upload(province, mid, pdfs.pdf(1), title="Một")).json()
+    second = (await upload(province, mid, pdfs.pdf(1), title="Hai")).json()
+    third = (await upload(province, mid, pdfs.pdf(1), title="Ba", agenda_item_id=item)).json()
+
+    async def titles() -> list[str]:
+        listed = await province.client.get(f"/api/meetings/{mid}/documents", headers=secretary)
+        return [d["title"] for d in listed.json()]
+
+    assert await titles() == ["Ba", "Một", "Hai"]  # items first, in agenda order
+    moved = await province.client.patch(
+        f"/api/documents/{second['id']}",
+        headers=secretary,
+        json={"agenda_item_id": item, "title": "Hai (sửa)", "scope": "named"},
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["agenda_item_id"] == item and moved.json()["scope"] == "named"
+    assert await titles() == ["Ba", "Hai (sửa)", "Một"]
+
+    ordered = await province.client.post(
+        f"/api/meetings/{mid}/documents/order",
+        headers=secretary,
+        json={"document_ids": [second["id"], third["id"], first["id"]]},
+    )
+    assert ordered.status_code == 200, ordered.text
+    assert [d["title"] for d in ordered.json()] == ["Hai (sửa)", "Ba", "Một"]
+    incomplete = await province.client.post(
+        f"/api/meetings/{mid}/documents/order",
+        headers=secretary,
+        json={"document_ids": [second["id"]]},
+    )
+    assert incomplete.status_code == 422
+    unknown_field = await province.client.patch(
+        f"/api/documents/{first['id']}", headers=secretary, json={"colour": "red"}
+    )
+    assert unknown_field.status_code == 422
+    elsewhere = await province.client.patch(
+        f"/api/documents/{first['id']}", headers=secretary, json={"agenda_item_id": 999_999}
+    )
+    assert elsewhere.status_code == 422
+
+    # Deleting the agenda item keeps its documents, now on no item.
+    gone = await province.client.delete(f"/api/meetings/{mid}/agenda/{item}", headers=secretary)
+    assert gone.status_code == 204
+    assert sorted(await titles()) == sorted(["Hai (sửa)", "Ba", "Một"])
+
+    # After the meeting has ended, the documents no longer change.
+    await province.step(mid, "start", role="chair")
+    await province.step(mid, "end", role="chair")
+    late = await upload(province, mid, pdfs.pdf(1))
+    assert late.status_code == 409
+    assert late.json()["code"] == "meeting_not_editable"
