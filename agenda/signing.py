@@ -104,20 +104,28 @@ def field_name(step: int) -> str:
     return f"PheDuyet{step + 1}"
 
 
-def add_signature_fields(pdf: bytes, labels: list[str]) -> bytes:
-    """One signature field per approver, side by side in rows on the last page (the boxes
-    the minutes layout leaves empty); the last one locks the document when signed."""
-    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
-    for step, _label in enumerate(labels):
-        last = step == len(labels) - 1
+def default_boxes(count: int) -> list[tuple[float, float, float, float]]:
+    """Boxes in rows of three near the bottom of an A4 page (for PDFs we did not lay out)."""
+    boxes = []
+    for step in range(count):
         column, row = step % 3, step // 3
-        left, bottom = 56 + column * 166, 90 - row * 70
+        left, bottom = 56.0 + column * 166, 90.0 + row * 70
+        boxes.append((left, bottom, left + 150, bottom + 56))
+    return boxes
+
+
+def add_signature_fields(pdf: bytes, boxes: list[tuple[float, float, float, float]]) -> bytes:
+    """One signature field per approver, over the boxes the minutes layout drew on the last
+    page; the last one locks the document when signed."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    for step, box in enumerate(boxes):
+        last = step == len(boxes) - 1
         fields.append_signature_field(
             writer,
             SigFieldSpec(
                 field_name(step),
                 on_page=-1,
-                box=(left, bottom, left + 150, bottom + 56),
+                box=(round(box[0]), round(box[1]), round(box[2]), round(box[3])),
                 field_mdp_spec=FieldMDPSpec(FieldMDPAction.ALL) if last else None,
                 doc_mdp_update_value=MDPPerm.NO_CHANGES if last else None,
             ),

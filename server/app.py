@@ -35,6 +35,9 @@ from server.meetings.recording_routes import recording_listener
 from server.meetings.recording_routes import router as recordings_router
 from server.meetings.routes import router as meetings_router
 from server.migrate import current_revision, head_revision
+from server.minutes.routes import UPLOAD_PATHS as VERIFY_PATHS
+from server.minutes.routes import router as minutes_router
+from server.minutes.trust import TrustSource
 from server.network.monitor import NetworkMonitor
 from server.network.routes import router as network_router
 from server.presence import PresenceRecorder
@@ -102,13 +105,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.trust = TrustSource(settings)
     problems.install(app)
     # Uploads may be the largest allowed file plus the multipart envelope around it.
     upload_bytes = settings.max_upload_mb * 1024 * 1024 + 64 * 1024
     app.add_middleware(
         BodySizeLimit,
         default_bytes=MAX_API_BODY_BYTES,
-        paths=dict.fromkeys(UPLOAD_PATHS, upload_bytes),
+        paths=dict.fromkeys((*UPLOAD_PATHS, *VERIFY_PATHS), upload_bytes),
     )
     app.add_middleware(KeepRawSend)  # added last: the outermost
     # The calendar router comes before the meetings router: /api/meetings/{id}.ics must be
@@ -125,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         recordings_router,
         links_router,
         documents_router,
+        minutes_router,
         audit_router,
         room_router,
         media_router,

@@ -491,3 +491,102 @@ def audit_verify() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+@main.group("ca")
+def ca_group() -> None:
+    """The built-in certificate authority (demos and tests; production imports the
+    government chain: POST /api/trust-anchors)."""
+
+
+@ca_group.command("init")
+@click.option("--organization", default="UBND tỉnh (demo)", show_default=True)
+def ca_init(organization: str) -> None:
+    """Create the root, the signing intermediate and the timestamp key in DATA_DIR/ca."""
+    from agenda.ca import CaError
+    from server.minutes.trust import ca_directory, create_ca
+
+    settings = _settings()
+    try:
+        ca = create_ca(settings, organization)
+    except CaError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"CA created in {ca_directory(settings)} (keys encrypted)")
+    click.echo(f"root: {ca.root.subject.rfc4514_string()}")
+
+
+@ca_group.command("issue")
+@click.argument("username")
+@click.option(
+    "--key", "key_kind", type=click.Choice(["ec", "rsa"]), default="ec", show_default=True
+)
+@click.option("--pin-stdin", is_flag=True, help="Read the signing PIN from standard input.")
+def ca_issue(username: str, key_kind: str, pin_stdin: bool) -> None:
+    """Issue USERNAME a signing certificate; the server keeps the key under the PIN."""
+    from server.accounts.models import User
+    from server.identity import Principal, PrincipalKind
+    from server.minutes import certificates
+    from server.minutes.trust import TrustSource
+
+    settings = _settings()
+    pin = sys.stdin.readline().rstrip("\r\n") if pin_stdin else click.prompt(
+        "Signing PIN", hide_input=True, confirmation_prompt=True
+    )  # fmt: skip
+    system = Principal(PrincipalKind.USER, 0, "cli", None)
+
+    async def work(db: AsyncSession) -> str:
+        user = await db.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise click.ClickException(f"no user {username!r}")
+        row = await certificates.issue_with_pin(
+            db, system, user, pin, key_kind, TrustSource(settings)
+        )
+        return f"certificate {row.id} for {row.subject}, valid until {row.not_after:%d/%m/%Y}"
+
+    click.echo(_run(settings, work))
+
+
+@ca_group.command("crl")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--revoke", "serial", default=None, help="First revoke this serial (hex).")
+def ca_crl(out: Path, serial: str | None) -> None:
+    """Write the CA's certificate revocation list (DER), optionally revoking a serial."""
+    from cryptography.hazmat.primitives import serialization
+
+    from server.minutes.trust import TrustSource
+
+    ca = TrustSource(_settings()).ca()
+    if ca is None:
+        raise click.ClickException("no CA: run `hoinghi ca init`")
+    if serial:
+        ca.revoke(int(serial, 16))
+    out.write_bytes(ca.crl().public_bytes(serialization.Encoding.DER))
+    click.echo(f"CRL with {len(ca.revoked())} revoked certificates written to {out}")
+
+
+@main.command("verify")
+@click.argument("pdf", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def verify_command(pdf: Path) -> None:
+    """Verify every signature in PDF against this deployment's trust; exit 1 unless all
+    are valid."""
+    from agenda.verify import verify_pdf
+    from server.minutes.trust import TrustSource
+
+    settings = _settings()
+    data = pdf.read_bytes()
+
+    async def work(db: AsyncSession) -> list[Any]:
+        return await verify_pdf(data, await TrustSource(settings).trust(db))
+
+    reports = _run(settings, work)
+    if not reports:
+        click.echo("no signatures / không có chữ ký")
+        sys.exit(1)
+    for report in reports:
+        click.echo(
+            f"{report.field}: {report.signer} — {report.verdict}\n"
+            f"  {report.verdict_vi}\n  {report.verdict_en}\n"
+            f"  signed {report.signing_time}, timestamp {report.timestamp}, "
+            f"changes after: {report.modification_level}"
+        )
+    sys.exit(0 if all(r.verdict == "valid" for r in reports) else 1)

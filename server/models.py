@@ -1,5 +1,6 @@
 """Every model module, imported so ``Base.metadata`` is complete (Alembic, tests)."""
 
+from agenda import minutes_models
 from agenda import models as agenda_models
 from rooms import models as rooms_models
 from server import audit, sessions
@@ -14,6 +15,7 @@ __all__ = [
     "agenda_models",
     "audit",
     "meetings_models",
+    "minutes_models",
     "network_models",
     "rooms_models",
     "sessions",

@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     # Reading an uploaded PDF runs in a child process bounded by these.
     pdf_parse_seconds: float = Field(default=60, gt=0)
     pdf_parse_memory_mb: int = Field(default=1024, ge=256)
+    # Signatures: an RFC 3161 timestamp service (default: the built-in demo CA's, in-process),
+    # and the passphrase of the built-in CA's keys (default: derived from the secret key).
+    tsa_url: str = ""
+    ca_passphrase: str = ""
     # Processes that watermark copies, build agenda packs and draw page images
     # (0: one per CPU core).
     paper_workers: int = Field(default=0, ge=0, le=64)

@@ -53,7 +53,9 @@ def raw_ecdsa(key: ec.EllipticCurvePrivateKey, data: bytes) -> bytes:
 
 async def signed_minutes(ca: CertificateAuthority, archive: bool = True) -> bytes:
     trust = trust_of(ca)
-    pdf = signing.add_signature_fields(pdfs.pdf(["Biên bản họp", "Kết luận"]), LEADERS)
+    pdf = signing.add_signature_fields(
+        pdfs.pdf(["Biên bản họp", "Kết luận"]), signing.default_boxes(len(LEADERS))
+    )
     cert, key = ca.issue(LEADERS[0], "an")
     assert key is not None
     pdf = await signing.sign_with_key(pdf, 0, cert, key, trust, LEADERS[0])
@@ -150,7 +152,7 @@ async def test_revoked_and_foreign_certificates_are_not_trusted(
     ca: CertificateAuthority, tmp_path: Path
 ) -> None:
     trust = trust_of(ca)
-    pdf = signing.add_signature_fields(pdfs.pdf(1), ["one"])
+    pdf = signing.add_signature_fields(pdfs.pdf(1), signing.default_boxes(1))
     cert, key = ca.issue("Phạm Thị Dung", "dung")
     assert key is not None
     signed = await signing.sign_with_key(pdf, 0, cert, key, trust, "Phạm Thị Dung")
@@ -175,7 +177,7 @@ async def test_an_external_signature_by_the_wrong_key_is_refused(ca: Certificate
     trust = trust_of(ca)
     key = ec.generate_private_key(ec.SECP256R1())
     cert, _ = ca.issue("Trần Thị Bình", "binh", public_key=key.public_key())
-    pdf = signing.add_signature_fields(pdfs.pdf(1), ["one"])
+    pdf = signing.add_signature_fields(pdfs.pdf(1), signing.default_boxes(1))
     prepared = await signing.prepare_external(pdf, 0, cert, trust, "Trần Thị Bình")
     stranger = ec.generate_private_key(ec.SECP256R1())
     for signature in (raw_ecdsa(stranger, prepared.to_sign), b"\x00" * 64, b"junk"):

@@ -1,0 +1,2 @@
+"""Minutes and signed approvals over HTTP: the edge between the web and agenda/ (workflow,
+PDF rendering, signing, verification)."""

@@ -1,0 +1,194 @@
+"""Leaders' signing certificates: imported (the key stays with the leader), or issued by
+the built-in demo CA with the key kept here, encrypted under the leader's signing PIN.
+
+A certificate is accepted only if it chains to a trusted root, is within its validity
+period, is not revoked, and allows non-repudiation or digital signatures."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from pyhanko_certvalidator import CertificateValidator
+from pyhanko_certvalidator import errors as cert_errors
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agenda.ca import CaError, PrivateKey, key_pem, load_key
+from agenda.minutes_models import SigningCertificate
+from agenda.signing import Trust, to_asn1_cert
+from server import audit
+from server.accounts.models import User
+from server.db import utcnow
+from server.identity import Principal
+from server.minutes.trust import TrustSource
+from server.problems import Problem
+
+MAX_PIN_FAILURES = 5
+MIN_PIN_LENGTH = 6
+
+
+def fingerprint(cert: x509.Certificate) -> str:
+    return cert.fingerprint(hashes.SHA256()).hex()
+
+
+def parse_pem(pem: str) -> x509.Certificate:
+    try:
+        return x509.load_pem_x509_certificate(pem.encode())
+    except ValueError as exc:
+        raise Problem(422, "certificate_unreadable", "not a PEM certificate") from exc
+
+
+async def check_certificate(cert: x509.Certificate, trust: Trust) -> None:
+    """Refuse, with the reason, a certificate that cannot sign minutes here."""
+    now = datetime.now(UTC)
+    if cert.not_valid_after_utc < now:
+        raise Problem(
+            422,
+            "certificate_expired",
+            f"the certificate expired on {cert.not_valid_after_utc:%d/%m/%Y}",
+        )
+    if cert.not_valid_before_utc > now:
+        raise Problem(422, "certificate_not_yet_valid", "the certificate is not valid yet")
+    try:
+        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+        if not (usage.content_commitment or usage.digital_signature):
+            raise Problem(422, "certificate_unsuitable", "the certificate may not sign documents")
+    except x509.ExtensionNotFound:
+        pass
+    validator = CertificateValidator(
+        to_asn1_cert(cert),
+        intermediate_certs=[to_asn1_cert(c) for c in trust.intermediates],
+        validation_context=trust.context(),
+    )
+    try:
+        await validator.async_validate_path()
+    except cert_errors.RevokedError as exc:
+        raise Problem(422, "certificate_revoked", "the certificate has been revoked") from exc
+    except cert_errors.ExpiredError as exc:
+        raise Problem(
+            422, "certificate_expired", "the certificate or its issuer has expired"
+        ) from exc
+    except (cert_errors.PathBuildingError, cert_errors.PathValidationError) as exc:
+        raise Problem(
+            422,
+            "certificate_untrusted",
+            "the certificate is not issued by a certificate authority this province trusts",
+        ) from exc
+
+
+def _row(user: User, cert: x509.Certificate, encrypted: str | None) -> SigningCertificate:
+    return SigningCertificate(
+        user_id=user.id,
+        certificate_pem=cert.public_bytes(serialization.Encoding.PEM).decode(),
+        subject=cert.subject.rfc4514_string()[:500],
+        issuer=cert.issuer.rfc4514_string()[:500],
+        serial=format(cert.serial_number, "x")[:64],
+        fingerprint=fingerprint(cert),
+        not_before=cert.not_valid_before_utc,
+        not_after=cert.not_valid_after_utc,
+        encrypted_key_pem=encrypted,
+    )
+
+
+async def import_certificate(
+    db: AsyncSession, principal: Principal, user: User, pem: str, trust: Trust
+) -> SigningCertificate:
+    cert = parse_pem(pem)
+    await check_certificate(cert, trust)
+    if await db.scalar(
+        select(SigningCertificate.id).where(SigningCertificate.fingerprint == fingerprint(cert))
+    ):
+        raise Problem(409, "certificate_exists", "this certificate is already registered")
+    row = _row(user, cert, None)
+    db.add(row)
+    await db.flush()
+    await audit.record(
+        db, principal, "certificate.import", "user", user.id,
+        after={"certificate_id": row.id, "subject": row.subject, "serial": row.serial},
+    )  # fmt: skip
+    return row
+
+
+async def issue_with_pin(
+    db: AsyncSession,
+    principal: Principal,
+    user: User,
+    pin: str,
+    key_kind: str,
+    source: TrustSource,
+) -> SigningCertificate:
+    """A certificate from the built-in CA with the key kept here under the signing PIN."""
+    if len(pin) < MIN_PIN_LENGTH:
+        raise Problem(
+            422, "pin_too_short", f"the signing PIN needs at least {MIN_PIN_LENGTH} characters"
+        )
+    ca = source.ca()
+    if ca is None:
+        raise Problem(409, "no_ca", "the built-in CA is not set up: run `hoinghi ca init`")
+    try:
+        cert, key = ca.issue(user.full_name, user.username, key_kind=key_kind)
+    except CaError as exc:
+        raise Problem(422, "validation_failed", str(exc)) from exc
+    assert key is not None
+    row = _row(user, cert, key_pem(key, pin.encode()).decode())
+    db.add(row)
+    await db.flush()
+    await audit.record(
+        db, principal, "certificate.issue", "user", user.id,
+        after={"certificate_id": row.id, "subject": row.subject, "serial": row.serial},
+    )  # fmt: skip
+    return row
+
+
+async def unlock_key(db: AsyncSession, row: SigningCertificate, pin: str) -> PrivateKey:
+    """The private key, if the PIN is right; a wrong PIN is counted and, after five, the
+    key is locked (an admin issues a new certificate)."""
+    if row.encrypted_key_pem is None:
+        raise Problem(409, "key_not_held", "this certificate's key is not held by the server")
+    if row.pin_failures >= MAX_PIN_FAILURES:
+        raise Problem(423, "pin_locked", "too many wrong PINs: this signing key is locked")
+    try:
+        return load_key(row.encrypted_key_pem.encode(), pin.encode())
+    except CaError:
+        row.pin_failures += 1
+        left = MAX_PIN_FAILURES - row.pin_failures
+        await db.commit()  # the count survives the refusal
+        if left <= 0:
+            raise Problem(
+                423, "pin_locked", "too many wrong PINs: this signing key is locked"
+            ) from None
+        raise Problem(403, "wrong_pin", f"wrong PIN; {left} tries left", tries_left=left) from None
+
+
+async def usable_certificate(
+    db: AsyncSession, user_id: int, certificate_id: int | None, *, held: bool | None
+) -> SigningCertificate:
+    """The user's active, unexpired certificate (the newest, or the one named)."""
+    query = select(SigningCertificate).where(
+        SigningCertificate.user_id == user_id,
+        SigningCertificate.active.is_(True),
+        SigningCertificate.not_after > utcnow(),
+    )
+    if certificate_id is not None:
+        query = query.where(SigningCertificate.id == certificate_id)
+    if held is True:
+        query = query.where(SigningCertificate.encrypted_key_pem.is_not(None))
+    elif held is False:
+        query = query.where(SigningCertificate.encrypted_key_pem.is_(None))
+    row = await db.scalar(query.order_by(SigningCertificate.id.desc()).limit(1))
+    if row is None:
+        raise Problem(
+            409, "no_certificate", "you have no valid signing certificate for this way of signing"
+        )
+    return row
+
+
+def certificate_of(row: SigningCertificate) -> x509.Certificate:
+    return x509.load_pem_x509_certificate(row.certificate_pem.encode())
+
+
+def digest_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

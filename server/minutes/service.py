@@ -1,0 +1,469 @@
+"""Minutes of a meeting: drafting from the meeting's records, versions and their diff,
+submission for approval, approvals signed with a server-held key or an external one,
+rejection, and the final archive. The order of steps is agenda/approval.py's; this module
+loads and stores its state and does the I/O around each step."""
+
+from __future__ import annotations
+
+import base64
+import difflib
+import json
+import secrets
+from datetime import timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agenda import approval, signing
+from agenda.approval import MinutesStatus, Workflow, WorkflowError
+from agenda.blobs import BlobStore
+from agenda.minutes_models import (
+    ApprovalStep,
+    Minutes,
+    MinutesVersion,
+    SigningCertificate,
+    SigningSession,
+)
+from agenda.minutes_pdf import Approver, render_minutes
+from agenda.verify import verify_pdf
+from rooms.attendance import presences
+from rooms.store import EventStore
+from server import audit
+from server.accounts.models import User
+from server.db import Database, utcnow
+from server.identity import Principal, Role
+from server.meetings import service as meetings
+from server.meetings.agenda import list_items
+from server.meetings.lifecycle import MeetingStatus
+from server.meetings.models import Invitation, Meeting
+from server.minutes import certificates
+from server.minutes.trust import TrustSource
+from server.network.models import ConferencePoint, Unit
+from server.problems import Problem, field_error
+
+SESSION_MINUTES = 10
+
+
+def workflow_of(row: Minutes) -> Workflow:
+    return Workflow(
+        status=row.status,
+        latest_version=row.latest_version,
+        submitted_version=row.submitted_version,
+        approvers=tuple(row.approvers or ()),
+        signed=row.signed,
+        rejected_version=row.rejected_version,
+    )
+
+
+def store_workflow(row: Minutes, state: Workflow) -> None:
+    row.status = state.status
+    row.latest_version = state.latest_version
+    row.submitted_version = state.submitted_version
+    row.approvers = list(state.approvers)
+    row.signed = state.signed
+    row.rejected_version = state.rejected_version
+
+
+def refused(error: WorkflowError) -> Problem:
+    return Problem(error.status, error.code, error.message, status_now=error.state.status.value)
+
+
+async def minutes_of(db: AsyncSession, meeting: Meeting, *, for_update: bool = False) -> Minutes:
+    query = select(Minutes).where(Minutes.meeting_id == meeting.id)
+    if for_update:
+        query = query.with_for_update()
+    row = await db.scalar(query)
+    if row is None:
+        raise Problem(404, "not_found", f"meeting {meeting.id} has no minutes yet")
+    return row
+
+
+async def draft_content(
+    db: AsyncSession, database: Database, meeting: Meeting, zone: ZoneInfo
+) -> dict[str, Any]:
+    """The minutes as far as the meeting's own records tell them: the secretary edits from
+    there (free sections, decisions)."""
+    found, _ = presences(await EventStore(database).since(meeting.id, 0))
+    attended = {p.id for p in found if p.kind == "point"}
+    points = (
+        await db.execute(
+            select(ConferencePoint.id, ConferencePoint.name)
+            .join(Invitation, Invitation.point_id == ConferencePoint.id)
+            .where(Invitation.meeting_id == meeting.id)
+            .order_by(ConferencePoint.name)
+        )
+    ).all()
+    host = await db.get(Unit, meeting.host_unit_id)
+
+    def when(moment: Any) -> str:
+        return moment.astimezone(zone).strftime("%H:%M ngày %d/%m/%Y")
+
+    return {
+        "title": f"BIÊN BẢN {meeting.title.upper()}",
+        "meeting": {
+            "title": meeting.title,
+            "time": f"{when(meeting.started_at or meeting.starts_at)} – "
+            f"{when(meeting.ended_at or meeting.ends_at)}",
+            "place": host.name if host else "",
+            "chair": meeting.chair.full_name,
+            "secretary": meeting.secretary.full_name,
+        },
+        "attendance": {
+            "points_present": [name for i, name in points if i in attended],
+            "points_absent": [name for i, name in points if i not in attended],
+            "people": sorted({p.name for p in found if p.kind == "user"}),
+        },
+        "agenda": [
+            {"position": i.position, "title": i.title, "presenter": i.presenter_name}
+            for i in await list_items(db, meeting.id)
+        ],
+        "decisions": [],
+        "sections": [{"heading": "Nội dung", "text": ""}],
+    }
+
+
+async def create(
+    db: AsyncSession,
+    database: Database,
+    principal: Principal,
+    meeting: Meeting,
+    zone: ZoneInfo,
+    overrides: dict[str, Any],
+) -> Minutes:
+    meetings.require_organizer(meeting, principal)
+    if meeting.status in (MeetingStatus.DRAFT, MeetingStatus.CANCELLED):
+        raise Problem(409, "meeting_not_held", "minutes are drafted for a meeting that was held")
+    if await db.scalar(select(Minutes.id).where(Minutes.meeting_id == meeting.id)):
+        raise Problem(409, "minutes_exist", "the meeting has minutes: add a version instead")
+    row = Minutes(meeting_id=meeting.id, approvers=[])
+    db.add(row)
+    await db.flush()
+    content = {**await draft_content(db, database, meeting, zone), **overrides}
+    await add_version(db, principal, meeting, row, content)
+    return row
+
+
+async def add_version(
+    db: AsyncSession, principal: Principal, meeting: Meeting, row: Minutes, content: dict[str, Any]
+) -> MinutesVersion:
+    meetings.require_organizer(meeting, principal)
+    try:
+        state, _ = approval.draft(workflow_of(row))
+    except WorkflowError as error:
+        raise refused(error) from error
+    store_workflow(row, state)
+    version = MinutesVersion(
+        minutes_id=row.id,
+        number=state.latest_version,
+        content=content,
+        created_by_id=principal.id,
+    )
+    db.add(version)
+    await db.flush()
+    await audit.record(
+        db, principal, "minutes.version", "minutes", row.id,
+        meeting_id=meeting.id, after={"version": version.number},
+    )  # fmt: skip
+    return version
+
+
+async def version_of(db: AsyncSession, row: Minutes, number: int) -> MinutesVersion:
+    version = await db.scalar(
+        select(MinutesVersion).where(
+            MinutesVersion.minutes_id == row.id, MinutesVersion.number == number
+        )
+    )
+    if version is None:
+        raise Problem(404, "not_found", f"the minutes have no version {number}")
+    return version
+
+
+def readable_lines(content: dict[str, Any]) -> list[str]:
+    """The content as lines a person compares: one field or paragraph per line."""
+    lines = [f"Tiêu đề: {content.get('title', '')}"]
+    for key, value in (content.get("meeting") or {}).items():
+        lines.append(f"{key}: {value}")
+    attendance = content.get("attendance") or {}
+    for key in ("points_present", "points_absent", "people"):
+        lines.append(f"{key}: {', '.join(attendance.get(key, []))}")
+    for item in content.get("agenda", []):
+        lines.append(f"Mục {item.get('position')}: {item.get('title')}")
+    for decision in content.get("decisions", []):
+        lines.append(f"Quyết định: {decision.get('title')} — {decision.get('result')}")
+    for section in content.get("sections", []):
+        lines.append(f"## {section.get('heading', '')}")
+        lines.extend(str(section.get("text", "")).splitlines())
+    return lines
+
+
+def diff(old: MinutesVersion, new: MinutesVersion) -> str:
+    return "\n".join(
+        difflib.unified_diff(
+            readable_lines(old.content),
+            readable_lines(new.content),
+            fromfile=f"phiên bản {old.number}",
+            tofile=f"phiên bản {new.number}",
+            lineterm="",
+        )
+    )
+
+
+async def approver_list(db: AsyncSession, meeting: Meeting, ids: list[int]) -> list[Approver]:
+    users = {u.id: u for u in await db.scalars(select(User).where(User.id.in_(ids)))}
+    if missing := [i for i in ids if i not in users]:
+        raise field_error("approvers", f"no such users: {missing}")
+    people = []
+    for user_id in ids:
+        user = users[user_id]
+        if not user.active or not ({Role.CHAIR, Role.SECRETARY} & set(user.roles)):
+            raise field_error(
+                "approvers", f"{user.full_name} cannot approve minutes (chair or secretary role)"
+            )
+        role = "Chủ trì" if user_id == meeting.chair_id else (
+            "Thư ký" if user_id == meeting.secretary_id else "Lãnh đạo"
+        )  # fmt: skip
+        people.append(Approver(user.full_name, role))
+    return people
+
+
+async def submit(
+    db: AsyncSession,
+    blobs: BlobStore,
+    principal: Principal,
+    meeting: Meeting,
+    row: Minutes,
+    number: int,
+    approver_ids: list[int],
+) -> None:
+    meetings.require_organizer(meeting, principal)
+    try:
+        state, _ = approval.submit(workflow_of(row), number, approver_ids)
+    except WorkflowError as error:
+        raise refused(error) from error
+    version = await version_of(db, row, number)
+    people = await approver_list(db, meeting, approver_ids)
+    pdf, boxes = render_minutes(version.content, people)
+    frozen = blobs.put_bytes(signing.add_signature_fields(pdf, boxes))
+    version.frozen_pdf = frozen.digest
+    row.current_pdf = frozen.digest
+    store_workflow(row, state)
+    await audit.record(
+        db, principal, "minutes.submit", "minutes", row.id, meeting_id=meeting.id,
+        after={"version": number, "approvers": approver_ids, "pdf": frozen.digest},
+    )  # fmt: skip
+
+
+def _check_turn(row: Minutes, principal: Principal, number: int, step: int) -> Workflow:
+    try:
+        state, _ = approval.approve(workflow_of(row), principal.id, number, step)
+    except WorkflowError as error:
+        raise refused(error) from error
+    return state
+
+
+async def _embedded(
+    db: AsyncSession,
+    blobs: BlobStore,
+    principal: Principal,
+    meeting: Meeting,
+    row: Minutes,
+    state: Workflow,
+    number: int,
+    step: int,
+    cert_row: SigningCertificate,
+    method: str,
+    pdf: bytes,
+    source: TrustSource,
+) -> ApprovalStep:
+    """After a signature is embedded: archive if it was the last, validate every
+    signature, store the document and the step."""
+    trust = await source.trust(db)
+    final = state.status is MinutesStatus.FINAL
+    if final:
+        pdf = await signing.archive(pdf, trust)
+    reports = await verify_pdf(pdf, trust)
+    bad = [r for r in reports if r.verdict not in ("valid",)]
+    if bad:
+        raise Problem(
+            422,
+            "signature_not_valid",
+            f"the signed document did not validate: {bad[0].field}: {bad[0].verdict_en}",
+        )
+    stored = blobs.put_bytes(pdf)
+    row.current_pdf = stored.digest
+    if final:
+        row.final_pdf = stored.digest
+    store_workflow(row, state)
+    done = ApprovalStep(
+        minutes_id=row.id,
+        version=number,
+        step=step,
+        approver_id=principal.id,
+        outcome="signed",
+        method=method,
+        certificate_id=cert_row.id,
+        pdf_sha256=stored.digest,
+        validation=[r.as_dict() for r in reports],
+    )
+    db.add(done)
+    await db.flush()
+    await audit.record(
+        db, principal, "minutes.approve", "minutes", row.id, meeting_id=meeting.id,
+        after={"version": number, "step": step, "method": method, "pdf": stored.digest,
+               "final": final},
+    )  # fmt: skip
+    return done
+
+
+async def approve_with_pin(
+    db: AsyncSession,
+    blobs: BlobStore,
+    source: TrustSource,
+    principal: Principal,
+    meeting: Meeting,
+    row: Minutes,
+    number: int,
+    step: int,
+    pin: str,
+) -> ApprovalStep:
+    state = _check_turn(row, principal, number, step)
+    cert_row = await certificates.usable_certificate(db, principal.id, None, held=True)
+    key = await certificates.unlock_key(db, cert_row, pin)
+    cert_row.pin_failures = 0
+    cert = certificates.certificate_of(cert_row)
+    trust = await source.trust(db)
+    await certificates.check_certificate(cert, trust)
+    if trust.timestamper is None:
+        raise Problem(409, "no_timestamp_service", "no timestamp service is configured")
+    current = blobs.path(row.current_pdf or "").read_bytes()
+    pdf = await signing.sign_with_key(current, step, cert, key, trust, principal.shown_name)
+    return await _embedded(
+        db, blobs, principal, meeting, row, state, number, step, cert_row, "server_key", pdf, source
+    )
+
+
+async def prepare_external(
+    db: AsyncSession,
+    blobs: BlobStore,
+    source: TrustSource,
+    principal: Principal,
+    row: Minutes,
+    number: int,
+    step: int,
+    certificate_id: int | None,
+) -> tuple[SigningSession, dict[str, Any]]:
+    _check_turn(row, principal, number, step)
+    cert_row = await certificates.usable_certificate(db, principal.id, certificate_id, held=None)
+    cert = certificates.certificate_of(cert_row)
+    trust = await source.trust(db)
+    await certificates.check_certificate(cert, trust)
+    if trust.timestamper is None:
+        raise Problem(409, "no_timestamp_service", "no timestamp service is configured")
+    current = blobs.path(row.current_pdf or "").read_bytes()
+    prepared = await signing.prepare_external(current, step, cert, trust, principal.shown_name)
+    stored = blobs.put_bytes(prepared.prepared_pdf)
+    session = SigningSession(
+        token=secrets.token_urlsafe(24),
+        minutes_id=row.id,
+        version=number,
+        step=step,
+        approver_id=principal.id,
+        certificate_id=cert_row.id,
+        to_sign=prepared.to_sign,
+        document_digest=prepared.document_digest,
+        reserved_start=prepared.reserved_start,
+        reserved_end=prepared.reserved_end,
+        prepared_pdf=stored.digest,
+        expires_at=utcnow() + timedelta(minutes=SESSION_MINUTES),
+    )
+    db.add(session)
+    await db.flush()
+    summary = {
+        "document": f"minutes {row.id}, version {number}",
+        "step": step + 1,
+        "of": len(row.approvers),
+        "signer": cert.subject.rfc4514_string(),
+        "document_sha256": prepared.document_digest.hex(),
+    }
+    return session, summary
+
+
+async def finish_external(
+    db: AsyncSession,
+    blobs: BlobStore,
+    source: TrustSource,
+    principal: Principal,
+    meeting: Meeting,
+    row: Minutes,
+    token: str,
+    signature_b64: str,
+) -> ApprovalStep:
+    session = await db.scalar(select(SigningSession).where(SigningSession.token == token))
+    if session is None or session.approver_id != principal.id or session.minutes_id != row.id:
+        raise Problem(404, "not_found", "no such signing session")
+    if session.expires_at < utcnow():
+        await db.delete(session)
+        await db.commit()
+        raise Problem(410, "session_expired", "the prepared signature expired; prepare again")
+    state = _check_turn(row, principal, session.version, session.step)
+    try:
+        signature = base64.b64decode(signature_b64, validate=True)
+    except ValueError as exc:
+        raise field_error("signature", "not base64") from exc
+    cert_row = await db.get(SigningCertificate, session.certificate_id)
+    assert cert_row is not None
+    cert = certificates.certificate_of(cert_row)
+    trust = await source.trust(db)
+    prepared = signing.Prepared(
+        to_sign=session.to_sign,
+        document_digest=session.document_digest,
+        reserved_start=session.reserved_start,
+        reserved_end=session.reserved_end,
+        prepared_pdf=blobs.path(session.prepared_pdf).read_bytes(),
+    )
+    try:
+        pdf = await signing.finish_external(prepared, cert, signature, trust)
+    except signing.SigningError as exc:
+        raise Problem(422, exc.code, exc.message) from exc
+    await db.delete(session)
+    return await _embedded(
+        db, blobs, principal, meeting, row, state, session.version, session.step, cert_row,
+        "external", pdf, source,
+    )  # fmt: skip
+
+
+async def reject(
+    db: AsyncSession,
+    principal: Principal,
+    meeting: Meeting,
+    row: Minutes,
+    number: int,
+    step: int,
+    comment: str,
+) -> None:
+    try:
+        state, event = approval.reject(workflow_of(row), principal.id, number, step, comment)
+    except WorkflowError as error:
+        raise refused(error) from error
+    store_workflow(row, state)
+    row.current_pdf = None
+    db.add(
+        ApprovalStep(
+            minutes_id=row.id,
+            version=number,
+            step=step,
+            approver_id=principal.id,
+            outcome="rejected",
+            comment=event.comment,
+        )
+    )
+    await audit.record(
+        db, principal, "minutes.reject", "minutes", row.id, meeting_id=meeting.id,
+        after={"version": number, "step": step, "comment": event.comment},
+    )  # fmt: skip
+
+
+def content_json(content: dict[str, Any]) -> str:
+    return json.dumps(content, ensure_ascii=False)

@@ -1,0 +1,91 @@
+"""What signatures rely on in this deployment: the built-in CA (demo; in DATA_DIR/ca), the
+trust anchors the admin imported, CRLs, and the timestamp service."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography import x509
+from pyhanko.sign import timestamps
+from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agenda.ca import CaError, CertificateAuthority, init_ca, load_ca
+from agenda.minutes_models import TrustAnchor
+from agenda.signing import Trust, to_asn1_cert, to_asn1_key
+from server.settings import Settings
+
+
+def ca_directory(settings: Settings) -> Path:
+    return settings.data_dir / "ca"
+
+
+def ca_passphrase(settings: Settings) -> bytes:
+    if settings.ca_passphrase:
+        return settings.ca_passphrase.encode()
+    return hashlib.sha256(f"hoinghi-ca:{settings.secret_key}".encode()).hexdigest().encode()
+
+
+def crl_url(settings: Settings) -> str:
+    return f"{settings.public_url or 'http://localhost:8000'}/api/ca/crl"
+
+
+def create_ca(settings: Settings, organization: str) -> CertificateAuthority:
+    return init_ca(ca_directory(settings), ca_passphrase(settings), organization, crl_url(settings))
+
+
+@dataclass
+class TrustSource:
+    """Loads the built-in CA once per process (its keys are decrypted once: signing must
+    not pay for it every time) and builds a Trust from it and the database."""
+
+    settings: Settings
+    _ca: CertificateAuthority | None = None
+    _loaded: bool = False
+    _anchors: dict[str, x509.Certificate] = field(default_factory=dict)
+
+    def ca(self) -> CertificateAuthority | None:
+        if not self._loaded or self._ca is None:
+            try:
+                self._ca = load_ca(
+                    ca_directory(self.settings),
+                    ca_passphrase(self.settings),
+                    crl_url(self.settings),
+                )
+            except CaError:
+                self._ca = None
+            self._loaded = True
+        return self._ca
+
+    def forget(self) -> None:
+        self._loaded, self._ca = False, None
+
+    def timestamper(self) -> timestamps.TimeStamper | None:
+        if self.settings.tsa_url:
+            return timestamps.HTTPTimeStamper(self.settings.tsa_url)
+        ca = self.ca()
+        if ca is None:
+            return None
+        return DummyTimeStamper(
+            tsa_cert=to_asn1_cert(ca.tsa), tsa_key=to_asn1_key(ca.tsa_key), certs_to_embed=None
+        )
+
+    async def trust(self, db: AsyncSession) -> Trust:
+        roots: list[x509.Certificate] = []
+        intermediates: list[x509.Certificate] = []
+        crls: list[x509.CertificateRevocationList] = []
+        ca = self.ca()
+        if ca is not None:
+            roots.append(ca.root)
+            intermediates.append(ca.intermediate)
+            crls.append(ca.crl())
+        for anchor in await db.scalars(select(TrustAnchor)):
+            cert = self._anchors.get(anchor.fingerprint)
+            if cert is None:
+                cert = x509.load_pem_x509_certificate(anchor.certificate_pem.encode())
+                self._anchors[anchor.fingerprint] = cert
+            (roots if anchor.root else intermediates).append(cert)
+        return Trust(roots, intermediates, crls, self.timestamper())
