@@ -317,3 +317,60 @@ def _write(path: Path, data: bytes, private: bool = False) -> None:
     if private:
         temp.chmod(0o600)
     temp.replace(path)
+
+
+# A leader's key kept by the server is sealed under their signing PIN. PINs are short, so
+# the key derivation is deliberately slow (argon2id): a stolen database does not give the
+# keys to whoever can try a million PINs (PKCS#8's PBKDF2 takes a fraction of a
+# millisecond per guess). Online guessing is stopped by the PIN lock.
+SEALED_PREFIX = "hoinghi-sealed-key-v1"
+ARGON2_TIME, ARGON2_MEMORY_KIB, ARGON2_LANES = 2, 19 * 1024, 1
+
+
+def seal_key(key: PrivateKey, pin: str) -> str:
+    import base64
+    import os
+
+    from argon2.low_level import Type, hash_secret_raw
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    salt, nonce = os.urandom(16), os.urandom(12)
+    secret = hash_secret_raw(
+        pin.encode(), salt, ARGON2_TIME, ARGON2_MEMORY_KIB, ARGON2_LANES, 32, Type.ID
+    )
+    der = key.private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    sealed = AESGCM(secret).encrypt(nonce, der, SEALED_PREFIX.encode())
+    parts = (salt, nonce, sealed)
+    return "$".join([SEALED_PREFIX, *(base64.b64encode(p).decode() for p in parts)])
+
+
+def open_key(sealed: str, pin: str) -> PrivateKey:
+    """The key, or CaError for a wrong PIN or a damaged value."""
+    import base64
+
+    from argon2.low_level import Type, hash_secret_raw
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    try:
+        prefix, *encoded = sealed.split("$")
+        salt, nonce, data = (base64.b64decode(p) for p in encoded)
+    except ValueError as exc:
+        raise CaError("damaged sealed key") from exc
+    if prefix != SEALED_PREFIX:
+        raise CaError("unknown sealed key format")
+    secret = hash_secret_raw(
+        pin.encode(), salt, ARGON2_TIME, ARGON2_MEMORY_KIB, ARGON2_LANES, 32, Type.ID
+    )
+    try:
+        der = AESGCM(secret).decrypt(nonce, data, SEALED_PREFIX.encode())
+    except InvalidTag:
+        raise CaError("wrong PIN") from None
+    key = serialization.load_der_private_key(der, None)
+    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+        raise CaError("unsupported key type")
+    return key

@@ -6,6 +6,7 @@ period, is not revoked, and allows non-repudiation or digital signatures."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from datetime import UTC, datetime
 
@@ -16,7 +17,7 @@ from pyhanko_certvalidator import errors as cert_errors
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agenda.ca import CaError, PrivateKey, key_pem, load_key
+from agenda.ca import CaError, PrivateKey, open_key, seal_key
 from agenda.minutes_models import SigningCertificate
 from agenda.signing import Trust, to_asn1_cert
 from server import audit
@@ -133,7 +134,7 @@ async def issue_with_pin(
     except CaError as exc:
         raise Problem(422, "validation_failed", str(exc)) from exc
     assert key is not None
-    row = _row(user, cert, key_pem(key, pin.encode()).decode())
+    row = _row(user, cert, seal_key(key, pin))
     db.add(row)
     await db.flush()
     await audit.record(
@@ -151,7 +152,7 @@ async def unlock_key(db: AsyncSession, row: SigningCertificate, pin: str) -> Pri
     if row.pin_failures >= MAX_PIN_FAILURES:
         raise Problem(423, "pin_locked", "too many wrong PINs: this signing key is locked")
     try:
-        return load_key(row.encrypted_key_pem.encode(), pin.encode())
+        return await asyncio.to_thread(open_key, row.encrypted_key_pem, pin)
     except CaError:
         row.pin_failures += 1
         left = MAX_PIN_FAILURES - row.pin_failures
