@@ -121,6 +121,7 @@ def serve(host: str, port: int, workers: int) -> None:
         first_start = _run(settings, _is_empty)
         if first_start:
             _report_seed(settings, _run(settings, seed_demo))
+            _report_signing(settings)
     url = (
         settings.public_url or f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     )
@@ -160,6 +161,21 @@ def seed_demo_command() -> None:
     settings = _settings()
     migrate.upgrade(settings.database_url)
     _report_seed(settings, _run(settings, seed_demo))
+    _report_signing(settings)
+
+
+def _report_signing(settings: Settings) -> None:
+    from server.minutes.demo_signing import seed_demo_signing
+
+    pins = _run(settings, lambda db: seed_demo_signing(db, settings))
+    if not pins:
+        return
+    lines = [f"{user}\t{pin}" for user, pin in pins.items()]
+    path = settings.data_dir / "demo-signing-pins.txt"
+    _write_private(path, "username\tsigning PIN\n" + "\n".join(lines) + "\n")
+    click.echo("demo signing PINs (minutes approval; shown once, also in " + str(path) + "):")
+    for line in lines:
+        click.echo("  " + line.replace("\t", "  "))
 
 
 def _report_seed(settings: Settings, result: SeedResult) -> None:

@@ -204,3 +204,56 @@ def test_audit_verify_finds_a_changed_entry(run, database_url: str) -> None:  # 
     broken = run("audit", "verify")
     assert broken.exit_code == 1
     assert "broken at entry" in broken.output
+
+
+def test_demo_leaders_get_signing_certificates_and_verify_checks_a_signed_file(run) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    from agenda import signing
+    from server.minutes.trust import TrustSource
+    from server.settings import load_settings
+    from tests import pdfs
+
+    seeded = run("seed-demo")
+    assert "demo signing PINs" in seeded.output
+    pins = dict(
+        line.split("\t")
+        for line in (run.data_dir / "demo-signing-pins.txt").read_text().splitlines()[1:]
+    )
+    assert set(pins) == {"thuky", "chutich"} and all(len(p) == 6 for p in pins.values())
+    assert "demo signing PINs" not in run("seed-demo").output  # once
+    refused = run("ca", "init")
+    assert refused.exit_code != 0 and "already exists" in refused.output
+    issued = run("ca", "issue", "canbo", "--pin-stdin", stdin="13572468\n")
+    assert issued.exit_code == 0, issued.output
+    assert "Lê Văn Nam" in issued.output
+
+    settings = load_settings(data_dir=run.data_dir, database_url="sqlite://")
+    source = TrustSource(settings)
+    ca = source.ca()
+    assert ca is not None
+    cert, key = ca.issue("Trần Văn Hùng", "chutich")
+    assert key is not None
+
+    async def signed() -> bytes:
+        pdf = signing.add_signature_fields(pdfs.pdf(1), signing.default_boxes(1))
+        trust = signing.Trust([ca.root], [ca.intermediate], [ca.crl()], source.timestamper())
+        return await signing.sign_with_key(pdf, 0, cert, key, trust, "Trần Văn Hùng")
+
+    document = run.data_dir / "bien-ban.pdf"
+    document.write_bytes(asyncio.run(signed()))
+    checked = run("verify", str(document))
+    assert checked.exit_code == 0, checked.output
+    assert "Trần Văn Hùng — valid" in checked.output and "Chữ ký hợp lệ" in checked.output
+    broken = bytearray(document.read_bytes())
+    broken[800] ^= 1
+    document.write_bytes(bytes(broken))
+    assert run("verify", str(document)).exit_code == 1
+
+    crl = run.data_dir / "ca.crl"
+    revoked = run("ca", "crl", "--out", str(crl), "--revoke", format(cert.serial_number, "x"))
+    assert revoked.exit_code == 0 and "1 revoked" in revoked.output
+    from cryptography import x509
+
+    listed = x509.load_der_x509_crl(crl.read_bytes())
+    assert listed.get_revoked_certificate_by_serial_number(cert.serial_number) is not None

@@ -210,6 +210,10 @@ async def test_three_leaders_approve_in_order_and_the_record_verifies_everywhere
     assert report.count("Signature is Valid.") >= 3
     assert report.count("Certificate is Trusted.") >= 3
 
+    # With final minutes, the chair closes the meeting (before, only an admin could).
+    closed = await province.step(c.mid, "close", role="chair")
+    assert closed.status_code == 200, closed.text
+
     tampered = bytearray(record.content)
     tampered[1200] ^= 1
     checked = await province.client.post(
@@ -258,6 +262,8 @@ async def test_a_rejection_returns_to_draft_and_a_new_version_starts_again(
     assert resubmitted.json()["next_approver"] == secretary.id
     assert (await c.approve(secretary, 2, 0)).status_code == 200
     assert (await c.external(c.deputy, deputy_key, 2, 1)).status_code == 200
+    premature = await province.step(c.mid, "close", role="chair")
+    assert premature.status_code == 403  # not final yet: only an admin may close
     assert (await c.approve(chair, 2, 2)).json()["status"] == "final"
 
 
@@ -335,3 +341,40 @@ async def test_certificates_that_cannot_sign_here_are_refused_with_a_reason(
         f"/api/users/{chair.id}/certificates/issue", headers=chair.auth, json={"pin": "12"}
     )
     assert short.json()["code"] == "pin_too_short"
+
+
+async def test_the_built_in_ca_serves_its_root_crl_and_timestamps(
+    province: Province, ca: CertificateAuthority
+) -> None:
+    import hashlib
+
+    from asn1crypto import algos, tsp
+    from cryptography import x509
+
+    client = province.client
+    root = await client.get("/api/ca/root.pem")
+    assert x509.load_pem_x509_certificate(root.content) == ca.root
+    crl = await client.get("/api/ca/crl")
+    assert x509.load_der_x509_crl(crl.content).issuer == ca.intermediate.subject
+    query = tsp.TimeStampReq(
+        {
+            "version": 1,
+            "message_imprint": {
+                "hash_algorithm": algos.DigestAlgorithm({"algorithm": "sha256"}),
+                "hashed_message": hashlib.sha256(b"bien ban").digest(),
+            },
+            "cert_req": True,
+        }
+    )
+    stamped = await client.post(
+        "/api/ca/tsa",
+        content=query.dump(),
+        headers={"Content-Type": "application/timestamp-query"},
+    )
+    assert stamped.status_code == 200
+    reply = tsp.TimeStampResp.load(stamped.content)
+    assert reply["status"]["status"].native == "granted"
+    info = reply["time_stamp_token"]["content"]["encap_content_info"]["content"].parsed
+    assert info["message_imprint"]["hashed_message"].native == hashlib.sha256(b"bien ban").digest()
+    junk = await client.post("/api/ca/tsa", content=b"not asn.1")
+    assert junk.status_code == 400

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agenda.minutes_models import Minutes
 from server import audit
 from server.accounts.models import User
 from server.db import count_rows, utcnow
@@ -302,10 +303,16 @@ async def update_meeting(
 async def apply_action(
     db: AsyncSession, principal: Principal, meeting: Meeting, action: Action
 ) -> None:
+    approved = action is Action.CLOSE and bool(
+        await db.scalar(
+            select(Minutes.id).where(
+                Minutes.meeting_id == meeting.id, Minutes.final_pdf.is_not(None)
+            )
+        )
+    )
     try:
-        # Minutes arrive with a later issue; until then none are ever approved.
         status = transition(
-            meeting.status, action, access.actor_for(meeting, principal), minutes_approved=False
+            meeting.status, action, access.actor_for(meeting, principal), minutes_approved=approved
         )
     except InvalidTransition as exc:
         raise Problem(409, "invalid_transition", str(exc), current_status=exc.status.value) from exc
