@@ -36,6 +36,35 @@ export async function api(path, { method = "GET", body } = {}) {
   return data;
 }
 
+// A file upload (multipart form) with progress: fetch cannot report how much of a request
+// body has been sent, XMLHttpRequest can. onProgress(fraction) runs as the bytes leave.
+export function upload(path, form, onProgress = () => {}) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", path);
+    xhr.withCredentials = true;
+    xhr.setRequestHeader("Accept", "application/json");
+    xhr.setRequestHeader("X-CSRF-Token", cookie("hoinghi_csrf"));
+    xhr.upload.addEventListener("progress", (event) => {
+      if (event.lengthComputable && event.total) onProgress(event.loaded / event.total);
+    });
+    xhr.upload.addEventListener("load", () => onProgress(1));
+    xhr.addEventListener("load", () => {
+      let data = {};
+      try {
+        data = JSON.parse(xhr.responseText || "{}");
+      } catch {
+        // Not JSON (a proxy's page): the status alone says what happened.
+      }
+      if (xhr.status >= 200 && xhr.status < 300) resolve(data);
+      else reject(new ApiError(xhr.status, data.code || "http_error", data.detail || ""));
+    });
+    xhr.addEventListener("error", () => reject(new ApiError(0, "network", "")));
+    xhr.addEventListener("abort", () => reject(new ApiError(0, "aborted", "")));
+    xhr.send(form);
+  });
+}
+
 export async function signIn(username, password) {
   return api("/api/auth/login", { method: "POST", body: { username, password } });
 }

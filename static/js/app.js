@@ -7,12 +7,16 @@ import { $, notify } from "./ui.js";
 
 const STAFF = new Set(["admin", "secretary", "chair", "operator"]);
 
+const MEETING_VIEWS = { documents: "documents", reader: "reader" };
+
 const routes = [
   [/^\/signin$/, () => import("./pages/signin.js")],
   [/^\/kiosk$/, () => import("./pages/kiosk.js")],
   [/^\/$/, () => import("./pages/dashboard.js")],
   [/^\/meetings\/new$/, () => import("./pages/new_meeting.js")],
-  [/^\/meetings\/(\d+)$/, () => import("./pages/meeting.js")],
+  // The server answers /meetings/{id} with this shell; its documents and the reader are
+  // views of that path (?view=documents, ?view=reader&doc=…&page=…).
+  [/^\/meetings\/(\d+)$/, (query) => import(`./pages/${MEETING_VIEWS[query.get("view")] ?? "meeting"}.js`)],
   [/^\/network$/, () => import("./pages/network.js")],
 ];
 
@@ -79,11 +83,12 @@ export async function route() {
     return route();
   }
   drawChrome();
-  const page = await found[1]();
+  const query = new URLSearchParams(location.search);
+  const page = await found[1](query);
   const match = path.match(found[0]);
   view.replaceChildren();
   try {
-    await page.render(view, { params: match.slice(1), query: new URLSearchParams(location.search) });
+    await page.render(view, { params: match.slice(1), query });
   } catch (error) {
     showError(error);
   }

@@ -39,3 +39,8 @@ export function field(labelText, control) {
   control.id ||= uid("f");
   return el("div", { class: "field" }, el("label", { for: control.id }, labelText), control);
 }
+
+// Text for matching whatever the diacritics typed: "Xã Tân Phú" -> "xa tan phu".
+export function fold(text) {
+  return text.replace(/đ/g, "d").replace(/Đ/g, "D").normalize("NFD").replace(/\p{M}/gu, "").toLowerCase();
+}

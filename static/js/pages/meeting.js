@@ -1,6 +1,7 @@
 // One meeting: when, who, the agenda, the invitations, and what the caller may do.
 import { session, showError } from "../app.js";
 import { api } from "../api.js";
+import { documentsHref } from "../documents.js";
 import { formatClock, formatTime, t } from "../i18n.js";
 import { el, notify } from "../ui.js";
 
@@ -81,6 +82,7 @@ export async function render(view, { params }, warnings = null) {
     ["scheduled", "live"].includes(meeting.status)
       ? el("a", { class: "button primary", href: `/meetings/${id}/room` }, t("dash.enter_room"))
       : null,
+    el("a", { class: "button", href: documentsHref(id), id: "documents-link" }, t("meeting.documents")),
     el("a", { class: "button", href: `/api/meetings/${id}.ics`, download: `meeting-${id}.ics` }, t("meeting.calendar")),
     meeting.can_edit
       ? el("a", { class: "button", href: `/api/meetings/${id}/attendance?format=csv` }, t("meeting.attendance"))

@@ -2,11 +2,7 @@
 import { roles, session, showError } from "../app.js";
 import { api } from "../api.js";
 import { formatTime, t } from "../i18n.js";
-import { el, field, notify } from "../ui.js";
-
-function fold(text) {
-  return text.replace(/đ/g, "d").replace(/Đ/g, "D").normalize("NFD").replace(/\p{M}/gu, "").toLowerCase();
-}
+import { el, field, fold, notify } from "../ui.js";
 
 function descendants(units) {
   const below = new Map();
