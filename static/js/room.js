@@ -5,6 +5,7 @@
 import { api, ApiError, signIn, signInKioskFromLink, signOut } from "./api.js";
 import { formatTime, language, loadMessages, problemText, setLanguage, t, translatePage } from "./i18n.js";
 import { RoomMedia } from "./media.js";
+import { RoomPresentation } from "./presentation.js";
 
 const ORGANIZERS = new Set(["chair", "secretary"]);
 const meetingId = Number(location.pathname.split("/")[2]);
@@ -294,6 +295,11 @@ function notify(text) {
 
 const model = new RoomModel();
 let connection = null;
+const presentation = new RoomPresentation({
+  meetingId,
+  command: (type, fields) => connection.command(type, fields),
+  changed: () => render(),
+});
 let media = null;
 let renderQueued = false;
 
@@ -487,16 +493,7 @@ function drawMembers(you, isOrganizer, isChair) {
 }
 
 function drawPresentation(you, isOrganizer) {
-  const shown = model.presentation;
-  $("#presentation").textContent = shown
-    ? t("present.doc_page", { doc: shown.document_id, page: shown.page })
-    : t("present.none");
-  $("#presentation").dataset.page = shown ? String(shown.page) : "";
-  const mayPresent = isOrganizer || model.presenter === you.key;
-  $("#present-controls").hidden = !mayPresent;
-  $("#prev-page").disabled = !shown || shown.page <= 1;
-  $("#next-page").disabled = !shown;
-  $("#stop-presenting").disabled = !shown;
+  presentation.draw(model.presentation, isOrganizer || model.presenter === you.key);
 }
 
 function drawRollCall(you, isOrganizer) {
@@ -557,20 +554,7 @@ function wire() {
   $("#revoke-floor").addEventListener("click", () => connection.command("revoke_floor"));
   $("#mute-all").addEventListener("click", () => connection.command(model.muteAll ? "unmute_all" : "mute_all"));
   $("#my-mute").addEventListener("click", () => connection.command("unmute", { target: model.you.key }));
-  $("#present-form").addEventListener("submit", (event) => {
-    event.preventDefault();
-    connection.command("present", {
-      document_id: Number($("#present-document").value),
-      page: Number($("#present-page").value) || 1,
-    });
-  });
-  $("#prev-page").addEventListener("click", () =>
-    connection.command("turn_page", { page: model.presentation.page - 1 }),
-  );
-  $("#next-page").addEventListener("click", () =>
-    connection.command("turn_page", { page: model.presentation.page + 1 }),
-  );
-  $("#stop-presenting").addEventListener("click", () => connection.command("stop_presenting"));
+  presentation.wire();
   $("#open-rollcall").addEventListener("click", () => connection.command("open_roll_call"));
   $("#close-rollcall").addEventListener("click", () => connection.command("close_roll_call"));
   $("#rollcall-point").addEventListener("submit", (event) => {
