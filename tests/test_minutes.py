@@ -170,6 +170,10 @@ async def test_three_leaders_approve_in_order_and_the_record_verifies_everywhere
     )
     assert frozen.status_code == 409 and frozen.json()["code"] == "minutes_locked"
 
+    page = await province.client.get(f"{c.url}/document/pages/1.webp", headers=chair.auth)
+    assert page.status_code == 200 and page.headers["content-type"] == "image/webp"
+    beyond = await province.client.get(f"{c.url}/document/pages/9.webp", headers=chair.auth)
+    assert beyond.status_code == 404
     early = await c.approve(chair, 2, 0)
     assert early.status_code == 409 and early.json()["code"] == "not_your_turn"
     wrong = await c.approve(secretary, 2, 0, pin="000000")

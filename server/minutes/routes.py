@@ -13,10 +13,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
+from pypdf import PdfReader
 from sqlalchemy import select
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
+from agenda import pages
 from agenda.minutes_models import ApprovalStep, MinutesVersion, SigningCertificate, TrustAnchor
 from agenda.minutes_pdf import render_minutes
 from agenda.verify import verify_pdf
@@ -334,6 +336,45 @@ async def document_pdf(
             **PDF_HEADERS,
             "ETag": f'"{digest}"',
             "Content-Disposition": f'attachment; filename="bien-ban-hop-{meeting_id}.pdf"',
+        },
+    )
+
+
+@router.get(
+    "/api/meetings/{meeting_id}/minutes/document/pages/{page}.webp",
+    response_class=Response,
+    responses={200: {"content": {"image/webp": {}}}},
+    summary="A page of the document in approval as an image (for reading before signing)",
+)
+async def document_page(
+    meeting_id: IdPath,
+    page: IdPath,
+    principal: CurrentPrincipal,
+    db: ReadDB,
+    paper: AppPaper,
+    width: Annotated[int | None, Query(ge=1, le=10_000)] = None,
+) -> Response:
+    meeting = await meetings.get_meeting(db, meeting_id, principal)
+    row = await service.minutes_of(db, meeting)
+    digest = row.final_pdf or row.current_pdf
+    if not digest:
+        raise Problem(404, "not_found", "the minutes have not been submitted")
+    size = pages.snap_width(width)
+    parts = ("pages", digest, f"{pages.RENDERER}-p{page}-w{size}.webp")
+    path = paper.blobs.derived_path(*parts)
+    if not path.is_file():
+        source = paper.blobs.path(digest)
+        count = len(PdfReader(source).pages)
+        if page > count:
+            raise Problem(404, "not_found", f"the document has {count} pages")
+        image = await paper.run(pages.render_page, source, page, size)
+        paper.blobs.put_derived(image, *parts)
+    return Response(
+        path.read_bytes(),
+        media_type="image/webp",
+        headers={
+            "ETag": f'"{digest[:20]}-{page}-{size}"',
+            "Cache-Control": "private, max-age=86400",
         },
     )
 
