@@ -173,8 +173,13 @@ def _serve_client(app: FastAPI, settings: Settings) -> None:
         return FileResponse(room, headers=no_cache)
 
     @app.get("/api/client-config", tags=["client"], summary="What the web client needs to start")
-    async def client_config() -> dict[str, str]:
-        return {"timezone": settings.timezone, "version": __version__}
+    async def client_config() -> dict[str, str | int]:
+        return {
+            "timezone": settings.timezone,
+            "version": __version__,
+            "max_upload_mb": settings.max_upload_mb,
+            "max_pdf_pages": settings.max_pdf_pages,
+        }
 
     app.mount("/static", RevalidatedStaticFiles(directory=static_dir), name="static")
 

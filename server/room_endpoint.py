@@ -216,6 +216,7 @@ class RoomSession:
             fetch=lambda after, upto: self.hub.store.since(meeting_id, after, upto),
             on_drop=self._dropped,
             write_now=direct_writer(websocket.scope),
+            skip=lambda after, upto: self.hub.step_over(meeting_id, after, upto),
         )
         self.attached = False
         self._attach: asyncio.Task[None] | None = None

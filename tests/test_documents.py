@@ -378,6 +378,27 @@ async def test_receipts_show_who_has_the_current_version(
     as_point = await province.client.get(f"/api/meetings/{mid}/receipts", headers=first)
     assert as_point.status_code == 403
 
+    # A document named for one point is not missing for the others.
+    await province.client.patch(
+        f"/api/documents/{document['id']}",
+        headers=province.auth("secretary"),
+        json={"scope": "named"},
+    )
+    await province.client.put(
+        f"/api/documents/{document['id']}/readers",
+        headers=province.auth("secretary"),
+        json={"point_ids": [points[0]]},
+    )
+    matrix = (
+        await province.client.get(
+            f"/api/meetings/{mid}/receipts", headers=province.auth("secretary")
+        )
+    ).json()
+    rows = {(row["kind"], row["id"]): row for row in matrix["rows"]}
+    assert rows[("point", points[1])]["cells"][0]["shared"] is False
+    assert rows[("point", points[1])]["missing"] == 0
+    assert rows[("point", points[0])]["missing"] == 1  # has version 1 of 2
+
 
 async def test_the_agenda_pack_has_a_cover_bookmarks_and_every_page_watermarked(
     province: Province, meeting: tuple[int, list[int]]

@@ -110,16 +110,20 @@ async def chain(
     deputy = await make_account(app, province.client, "pho-chu-tich", Role.CHAIR)
     await issue(province, province.accounts["secretary"])
     await issue(province, province.accounts["chair"])
-    # The deputy keeps the key (a browser or a token); the admin registers the certificate.
+    # The deputy keeps the key (as a browser keeps a WebCrypto key) and asks the built-in
+    # CA for a certificate for its public half.
     key = ec.generate_private_key(ec.SECP256R1())
-    cert, _ = ca.issue("Phạm Văn Đông", "pho-chu-tich", public_key=key.public_key())
+    spki = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     registered = await province.client.post(
-        f"/api/users/{deputy.id}/certificates",
-        headers=province.auth("admin"),
-        json={"certificate_pem": cert.public_bytes(serialization.Encoding.PEM).decode()},
+        f"/api/users/{deputy.id}/certificates/request",
+        headers=deputy.auth,
+        json={"public_key": base64.b64encode(spki).decode()},
     )
     assert registered.status_code == 201, registered.text
     assert registered.json()["server_held"] is False
+    assert "Người dùng pho-chu-tich" in registered.json()["subject"]
     return Chain(province, mid, deputy), key
 
 
@@ -208,7 +212,7 @@ async def test_three_leaders_approve_in_order_and_the_record_verifies_everywhere
     assert verified.status_code == 200, verified.text
     assert verified.json()["overall"] == "valid"
     signers = [s["signer"] for s in verified.json()["signatures"][:3]]
-    assert signers == ["Người dùng secretary", "Phạm Văn Đông", "Người dùng chair"]
+    assert signers == ["Người dùng secretary", "Người dùng pho-chu-tich", "Người dùng chair"]
 
     report = pdfsig(record.content, tmp_path, ca)
     assert report.count("Signature is Valid.") >= 3

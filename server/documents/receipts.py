@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agenda.models import Receipt
+from agenda.models import Receipt, Scope
 from server.accounts.models import User
 from server.db import utcnow
 from server.documents.schemas import (
@@ -90,16 +90,18 @@ async def matrix(db: AsyncSession, shown: Readable) -> ReceiptMatrix:
             current = shown.current(document).number
             has = held.get((kind, who, document.id))
             held_number = version_ids[has.version_id][1] if has else None
+            shared = document.scope is Scope.INVITED or (kind, who) in shown.named[document.id]
             cells.append(
                 ReceiptCell(
                     document_id=document.id,
+                    shared=shared,
                     version=held_number,
                     current=held_number == current,
                     first_at=has.first_at if has else None,
                     last_at=has.last_at if has else None,
                 )
             )
-        missing = sum(not cell.current for cell in cells)
+        missing = sum(cell.shared and not cell.current for cell in cells)
         rows.append(
             ReceiptRow(kind=kind, id=who, name=name, unit=unit, missing=missing, cells=cells)
         )

@@ -74,6 +74,7 @@ class SearchHit(BaseModel):
 
 class ReceiptCell(BaseModel):
     document_id: int
+    shared: bool  # the recipient may read the document (named readers: only those named)
     version: int | None  # the newest version the recipient has, if any
     current: bool
     first_at: datetime | None
@@ -85,7 +86,7 @@ class ReceiptRow(BaseModel):
     id: int
     name: str
     unit: str
-    missing: int  # documents whose current version the recipient does not have
+    missing: int  # documents shared with the recipient whose current version it lacks
     cells: list[ReceiptCell]
 
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from pyhanko_certvalidator import CertificateValidator
 from pyhanko_certvalidator import errors as cert_errors
 from sqlalchemy import select
@@ -140,6 +141,36 @@ async def issue_with_pin(
     await audit.record(
         db, principal, "certificate.issue", "user", user.id,
         after={"certificate_id": row.id, "subject": row.subject, "serial": row.serial},
+    )  # fmt: skip
+    return row
+
+
+async def issue_for_public_key(
+    db: AsyncSession, principal: Principal, user: User, spki_der: bytes, source: TrustSource
+) -> SigningCertificate:
+    """A certificate from the built-in CA for a key that stays with the leader (a browser's
+    non-extractable WebCrypto key): the server never sees the private key."""
+    ca = source.ca()
+    if ca is None:
+        raise Problem(409, "no_ca", "the built-in CA is not set up: run `hoinghi ca init`")
+    try:
+        public = serialization.load_der_public_key(spki_der)
+    except ValueError as exc:
+        raise Problem(
+            422, "validation_failed", "public_key: not a DER SubjectPublicKeyInfo"
+        ) from exc
+    if not isinstance(public, ec.EllipticCurvePublicKey | rsa.RSAPublicKey):
+        raise Problem(422, "validation_failed", "public_key: only ECDSA and RSA keys sign")
+    if isinstance(public, rsa.RSAPublicKey) and public.key_size < 2048:
+        raise Problem(422, "validation_failed", "public_key: RSA keys need 2048 bits or more")
+    cert, _ = ca.issue(user.full_name, user.username, public_key=public)
+    row = _row(user, cert, None)
+    db.add(row)
+    await db.flush()
+    await audit.record(
+        db, principal, "certificate.issue", "user", user.id,
+        after={"certificate_id": row.id, "subject": row.subject, "serial": row.serial,
+               "key": "external"},
     )  # fmt: skip
     return row
 

@@ -603,6 +603,46 @@ async def issue_certificate(
     return _cert_out(row)
 
 
+class PublicKeyRequest(Strict):
+    public_key: str = Field(min_length=40, max_length=2000, description="base64 DER SPKI")
+
+
+@router.post(
+    "/api/users/{user_id}/certificates/request",
+    response_model=CertificateOut,
+    status_code=201,
+    summary="A certificate from the built-in demo CA for a public key whose private key "
+    "stays with the user (e.g. a browser's WebCrypto key); the user themselves, or an admin",
+)
+async def request_certificate(
+    user_id: IdPath, body: PublicKeyRequest, principal: CurrentPrincipal, db: WriteDB,
+    trust: AppTrust,
+) -> CertificateOut:  # fmt: skip
+    user = await _user_for(db, user_id, principal)
+    try:
+        spki = base64.b64decode(body.public_key, validate=True)
+    except ValueError as exc:
+        raise field_error("public_key", "not base64") from exc
+    row = await certificates.issue_for_public_key(db, principal, user, spki, trust)
+    await db.commit()
+    return _cert_out(row)
+
+
+@router.get(
+    "/api/users/{user_id}/certificates/{certificate_id}.pem",
+    response_class=Response,
+    summary="A signing certificate (PEM)",
+)
+async def certificate_pem(
+    user_id: IdPath, certificate_id: IdPath, principal: CurrentPrincipal, db: ReadDB
+) -> Response:
+    await _user_for(db, user_id, principal)
+    row = await db.get(SigningCertificate, certificate_id)
+    if row is None or row.user_id != user_id:
+        raise Problem(404, "not_found", f"certificate {certificate_id} not found")
+    return Response(row.certificate_pem, media_type="application/x-pem-file")
+
+
 @router.get("/api/trust-anchors", response_model=list[AnchorOut], summary="Trusted CAs (admin)")
 async def list_anchors(_: Admin, db: ReadDB) -> list[AnchorOut]:
     rows = await db.scalars(select(TrustAnchor).order_by(TrustAnchor.id))
