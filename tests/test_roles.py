@@ -22,6 +22,10 @@ PUBLIC = {
     # A calendar feed: the secret token in the URL is the credential.
     ("GET", "/api/calendar/1.ics"),
     ("GET", "/api/client-config"),
+    # The built-in CA's public parts: a validator or a PDF signer fetches them.
+    ("GET", "/api/ca/root.pem"),
+    ("GET", "/api/ca/crl"),
+    ("POST", "/api/ca/tsa"),
 }
 
 
