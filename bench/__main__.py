@@ -12,6 +12,10 @@ BENCHMARKS = {
     "http": ("bench.http", "login and GET /api/points throughput and latency on SQLite"),
     "signaling": ("bench.signaling", "N points in a live room: join time, fan-out latency, CPU"),
     "media": ("bench.media", "one publisher, N subscribers: server CPU per subscriber, fps"),
+    "documents": (
+        "bench.documents",
+        "N points download their watermarked agenda pack (cold, cached, static); page images",
+    ),
 }
 
 

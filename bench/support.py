@@ -11,8 +11,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,46 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def family(pid: int) -> list[int]:
+    """``pid`` and its descendants (processes a server started: paper or media workers)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        out.append(current := todo.pop())
+        todo.extend(children.get(current, []))
+    return out
+
+
+def family_cpu_seconds(pid: int) -> dict[int, float]:
+    """CPU seconds so far of ``pid`` and of each of its living descendants, by pid."""
+    out = {}
+    for member in family(pid):
+        with suppress(OSError):
+            out[member] = cpu_seconds(member)
+    return out
+
+
+def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds between two ``family_cpu_seconds``: processes started since count from 0
+    (ones that ended in between are not counted)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+
+def machine_cpu_seconds() -> tuple[float, float]:
+    """Busy and total CPU seconds of the whole machine so far, all cores (/proc/stat)."""
+    with open("/proc/stat") as stat:
+        fields = [int(x) for x in stat.readline().split()[1:9]]
+    tick = os.sysconf("SC_CLK_TCK")
+    return (sum(fields) - fields[3] - fields[4]) / tick, sum(fields) / tick
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -46,10 +86,13 @@ def free_port() -> int:
 
 @contextmanager
 def hoinghi_server(
-    extra_env: dict[str, str] | None = None, data_dir: Path | None = None
+    extra_env: dict[str, str] | None = None,
+    data_dir: Path | None = None,
+    output: Callable[[str], None] | None = None,
 ) -> Iterator[ServerProcess]:
     """`hoinghi serve` as users start it: on a fresh data dir (demo province seeded), or on
-    ``data_dir`` again."""
+    ``data_dir`` again. ``output``, if given, gets each line the server prints after it
+    started (its log); otherwise they are dropped."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="hoinghi-bench-") as fresh:
         tmp = str(data_dir or fresh)
@@ -64,7 +107,7 @@ def hoinghi_server(
             command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         ) as process:
             try:
-                passwords = _read_start(process)
+                passwords = _read_start(process, output)
                 url = f"http://127.0.0.1:{port}"
                 _wait_healthy(url)
                 yield ServerProcess(url, Path(tmp), passwords, process.pid)
@@ -72,7 +115,9 @@ def hoinghi_server(
                 _stop(process)
 
 
-def _read_start(process: subprocess.Popen[str]) -> dict[str, str]:
+def _read_start(
+    process: subprocess.Popen[str], output: Callable[[str], None] | None = None
+) -> dict[str, str]:
     assert process.stdout is not None
     passwords: dict[str, str] = {}
     for line in process.stdout:
@@ -83,7 +128,11 @@ def _read_start(process: subprocess.Popen[str]) -> dict[str, str]:
             break
     else:
         raise RuntimeError("server exited before it started")
-    threading.Thread(target=process.stdout.read, daemon=True).start()
+    stdout = process.stdout
+    if output is None:
+        threading.Thread(target=stdout.read, daemon=True).start()
+    else:
+        threading.Thread(target=lambda: [output(line) for line in stdout], daemon=True).start()
     return passwords
 
 
