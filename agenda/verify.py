@@ -87,8 +87,10 @@ async def verify_pdf(pdf: bytes, trust: Trust) -> list[SignatureReport]:
     """A report for each signature and document timestamp, in the order they were made."""
     reader = PdfFileReader(io.BytesIO(pdf), strict=False)
     reports: list[SignatureReport] = []
+    # One context for the document: certificate paths and CRLs are checked once, not
+    # again for each signature that shares them.
+    context = trust.context()
     for embedded in reader.embedded_signatures:
-        context = trust.context()
         is_timestamp = embedded.sig_object_type == "/DocTimeStamp"
         try:
             if is_timestamp:
@@ -117,7 +119,7 @@ async def verify_pdf(pdf: bytes, trust: Trust) -> list[SignatureReport]:
         vi, en = VERDICTS[verdict]
         reports.append(
             SignatureReport(
-                field=embedded.field_name,
+                field=str(embedded.field_name),
                 kind="document_timestamp" if is_timestamp else "signature",
                 signer=_common_name(signer_cert),
                 chain=list(reversed(chain)),

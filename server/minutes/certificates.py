@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 from datetime import UTC, datetime
 
 from cryptography import x509
@@ -29,6 +30,11 @@ from server.minutes.trust import TrustSource
 from server.problems import Problem
 
 MAX_PIN_FAILURES = 5
+# A key unlocked with the right PIN stays parsed in this process for a while, so a leader
+# approving several minutes pays the (deliberately slow) unlock once. The same PIN is still
+# required each time: the cache is keyed by it.
+UNLOCKED_SECONDS = 15 * 60
+_unlocked: dict[tuple[int, bytes], tuple[PrivateKey, float]] = {}
 MIN_PIN_LENGTH = 6
 
 
@@ -182,8 +188,16 @@ async def unlock_key(db: AsyncSession, row: SigningCertificate, pin: str) -> Pri
         raise Problem(409, "key_not_held", "this certificate's key is not held by the server")
     if row.pin_failures >= MAX_PIN_FAILURES:
         raise Problem(423, "pin_locked", "too many wrong PINs: this signing key is locked")
+    cache_key = (row.id, hashlib.sha256(f"{pin}\0{row.encrypted_key_pem}".encode()).digest())
+    cached = _unlocked.get(cache_key)
+    if cached is not None and cached[1] > time.monotonic():
+        return cached[0]
     try:
-        return await asyncio.to_thread(open_key, row.encrypted_key_pem, pin)
+        key = await asyncio.to_thread(open_key, row.encrypted_key_pem, pin)
+        _unlocked[cache_key] = (key, time.monotonic() + UNLOCKED_SECONDS)
+        if len(_unlocked) > 1000:
+            _unlocked.clear()
+        return key
     except CaError:
         row.pin_failures += 1
         left = MAX_PIN_FAILURES - row.pin_failures

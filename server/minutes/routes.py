@@ -701,7 +701,7 @@ async def ca_crl(trust: AppTrust) -> Response:
     if ca is None:
         raise Problem(404, "no_ca", "the built-in CA is not set up")
     return Response(
-        ca.crl().public_bytes(serialization.Encoding.DER), media_type="application/pkix-crl"
+        trust.crl(ca).public_bytes(serialization.Encoding.DER), media_type="application/pkix-crl"
     )
 
 

@@ -333,8 +333,9 @@ async def approve_with_pin(
     key = await certificates.unlock_key(db, cert_row, pin)
     cert_row.pin_failures = 0
     cert = certificates.certificate_of(cert_row)
+    # No separate certificate check: the validation after embedding refuses an expired,
+    # revoked or untrusted certificate before anything is stored.
     trust = await source.trust(db)
-    await certificates.check_certificate(cert, trust)
     if trust.timestamper is None:
         raise Problem(409, "no_timestamp_service", "no timestamp service is configured")
     current = blobs.path(row.current_pdf or "").read_bytes()

@@ -4,6 +4,7 @@ trust anchors the admin imported, CRLs, and the timestamp service."""
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from agenda.ca import CaError, CertificateAuthority, init_ca, load_ca
 from agenda.minutes_models import TrustAnchor
 from agenda.signing import Trust, to_asn1_cert, to_asn1_key
 from server.settings import Settings
+
+CRL_SECONDS = 300
 
 
 def ca_directory(settings: Settings) -> Path:
@@ -46,6 +49,7 @@ class TrustSource:
     _ca: CertificateAuthority | None = None
     _loaded: bool = False
     _anchors: dict[str, x509.Certificate] = field(default_factory=dict)
+    _crl: tuple[x509.CertificateRevocationList, float] | None = None
 
     def ca(self) -> CertificateAuthority | None:
         if not self._loaded or self._ca is None:
@@ -61,7 +65,14 @@ class TrustSource:
         return self._ca
 
     def forget(self) -> None:
-        self._loaded, self._ca = False, None
+        self._loaded, self._ca, self._crl = False, None, None
+
+    def crl(self, ca: CertificateAuthority) -> x509.CertificateRevocationList:
+        """The built-in CA's CRL, made again every few minutes (a revocation by
+        `hoinghi ca crl --revoke` applies within CRL_SECONDS)."""
+        if self._crl is None or self._crl[1] < time.monotonic():
+            self._crl = (ca.crl(), time.monotonic() + CRL_SECONDS)
+        return self._crl[0]
 
     def timestamper(self) -> timestamps.TimeStamper | None:
         if self.settings.tsa_url:
@@ -81,7 +92,7 @@ class TrustSource:
         if ca is not None:
             roots.append(ca.root)
             intermediates.append(ca.intermediate)
-            crls.append(ca.crl())
+            crls.append(self.crl(ca))
         for anchor in await db.scalars(select(TrustAnchor)):
             cert = self._anchors.get(anchor.fingerprint)
             if cert is None:
