@@ -16,6 +16,10 @@ BENCHMARKS = {
         "bench.documents",
         "N points download their watermarked agenda pack (cold, cached, static); page images",
     ),
+    "signing": (
+        "bench.signing",
+        "three approvals of a 10-page minutes PDF through the server vs pyHanko alone",
+    ),
 }
 
 

@@ -120,10 +120,13 @@ def _read_start(
 ) -> dict[str, str]:
     assert process.stdout is not None
     passwords: dict[str, str] = {}
+    pins = False  # the demo's signing PINs follow the passwords, in the same form
     for line in process.stdout:
-        if line.startswith("  ") and len(line.split()) == 2:
-            user, password = line.split()
-            passwords[user] = password
+        if line.startswith("demo signing PINs"):
+            pins = True
+        elif line.startswith("  ") and len(line.split()) == 2:
+            user, secret = line.split()
+            passwords[f"pin:{user}" if pins else user] = secret
         if line.startswith("Open"):
             break
     else:

@@ -3,6 +3,7 @@ copies, Range and ETag, page images, access scope, search, receipts, the pack, t
 
 from __future__ import annotations
 
+import asyncio
 import io
 from pathlib import Path
 from typing import Any
@@ -518,3 +519,29 @@ async def test_documents_are_attached_to_agenda_items_moved_and_ordered(
     late = await upload(province, mid, pdfs.pdf(1))
     assert late.status_code == 409
     assert late.json()["code"] == "meeting_not_editable"
+
+
+async def test_a_burst_of_cold_downloads_does_not_starve_the_database_pool(
+    province: Province,
+) -> None:
+    """More first-time copies at once than the pool has connections (5 + 10): each is
+    watermarked without holding one, and other requests go on meanwhile."""
+    meeting = await province.meeting()
+    mid = meeting["id"]
+    invited = await province.invite(mid, unit_ids=[province.units["hoa-son"]])
+    points = [row["point_id"] for row in invited.json()["added"]][:24]
+    assert (await province.step(mid, "schedule")).status_code == 200
+    document = (await upload(province, mid, pdfs.pdf(3))).json()
+    devices = [await province.device(point) for point in points]
+
+    async def fetch(device: dict[str, str]) -> int:
+        answer = await province.client.get(document["download_url"], headers=device)
+        return answer.status_code
+
+    async with asyncio.timeout(60):
+        statuses = await asyncio.gather(
+            *(fetch(device) for device in devices),
+            province.client.get("/api/meetings", headers=province.auth("chair")),
+        )
+    assert statuses[:-1] == [200] * len(devices)
+    assert statuses[-1].status_code == 200  # type: ignore[attr-defined]

@@ -58,6 +58,14 @@ def _own(principal: Principal) -> ColumnElement[bool]:
     return IssuedCopy.user_id == principal.id
 
 
+async def release(db: AsyncSession) -> None:
+    """Give the read session's connection back before slow paper work: a burst of cold
+    downloads each holding a pooled connection while a worker watermarks would empty the
+    pool and stall every request that needs the database (rows already loaded are kept)."""
+    db.expunge_all()
+    await db.rollback()
+
+
 def copy_path(paper: Paper, identifier: str) -> Path:
     return paper.blobs.derived_path("copies", f"{identifier}.pdf")
 
@@ -88,6 +96,7 @@ async def _issue(
             issued_at=issued_at,
             **key,
         )
+    await release(db)
     temp = paper.blobs.temp_path(".pdf")
     try:
         digest, size = await paper.run(
@@ -164,6 +173,7 @@ async def pack_copy(
     base = paper.blobs.derived_path("packs", f"{key}.pdf")
     async with paper.making(f"pack-{key}"):
         if not base.is_file():
+            await release(db)
             temp = paper.blobs.temp_path(".pdf")
             try:
                 await paper.run(build_pack, meeting.title, when, sections, temp)

@@ -220,12 +220,6 @@ async def set_readers(
     return await _out(db, document_id, principal)
 
 
-async def _release(db: ReadDB) -> None:
-    """End the read transaction before slow work, keeping the rows already loaded."""
-    db.expunge_all()
-    await db.rollback()
-
-
 def _not_modified(request: Request, etag: str) -> Response | None:
     asked = request.headers.get("if-none-match", "")
     if etag in (tag.strip() for tag in asked.split(",")) or asked.strip() == "*":
@@ -254,7 +248,7 @@ async def page_image(
     version = await service.version_of(db, document, number)
     if page > version.pages:
         raise Problem(404, "not_found", f"version {number} has {version.pages} pages")
-    await _release(db)
+    await copies.release(db)
     recipient = receipts.recipient_of(principal)
     if not reader.organizer and paper.page_receipt_due(recipient, version.id):
         async with database.writer() as writer:
@@ -307,7 +301,7 @@ async def download(
     meeting, document, _, _ = await service.meeting_of_document(db, document_id, principal)
     found = await service.version_of(db, document, version)
     issued, path = await copies.document_copy(db, database, paper, principal, meeting, found)
-    await _release(db)
+    await copies.release(db)
     if not request.headers.get("range"):  # a resumed download is not a new receipt
         async with database.writer() as writer:
             await receipts.record(writer, principal, [found.id], "download")
@@ -334,7 +328,7 @@ async def pack(
     meeting = await meetings.get_meeting(db, meeting_id, principal)
     shown = await service.readable(db, meeting, principal)
     issued, path = await copies.pack_copy(db, database, paper, principal, shown)
-    await _release(db)
+    await copies.release(db)
     if not request.headers.get("range"):
         async with database.writer() as writer:
             version_ids = [shown.current(d).id for d in shown.documents]
