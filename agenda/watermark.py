@@ -12,7 +12,14 @@ from math import atan2, degrees
 from pathlib import Path
 from typing import Any
 
-from pypdf import PageObject, PdfReader, PdfWriter, Transformation
+from pypdf import PageObject, PdfReader, PdfWriter
+from pypdf.generic import (
+    ArrayObject,
+    DecodedStreamObject,
+    DictionaryObject,
+    FloatObject,
+    NameObject,
+)
 
 from agenda import fonts
 
@@ -49,21 +56,66 @@ def stamp(width: float, height: float, label: str) -> PageObject:
     return PdfReader(io.BytesIO(buffer.getvalue())).pages[0]
 
 
+STAMP_NAME = NameObject("/HoinghiStamp")
+
+
+def _stamp_form(writer: PdfWriter, page: PageObject, width: float, height: float) -> Any:
+    """The stamp page as a form XObject in ``writer`` (one per page size, shared)."""
+    contents = page.get_contents()
+    form = DecodedStreamObject()
+    form.set_data(contents.get_data() if contents is not None else b"")
+    form.update(
+        {
+            NameObject("/Type"): NameObject("/XObject"),
+            NameObject("/Subtype"): NameObject("/Form"),
+            NameObject("/BBox"): ArrayObject(
+                [FloatObject(0), FloatObject(0), FloatObject(width), FloatObject(height)]
+            ),
+            NameObject("/Resources"): page["/Resources"].clone(writer),
+        }
+    )
+    return writer._add_object(form.flate_encode())
+
+
 def watermark(writer: PdfWriter, label: str, identifier: str) -> None:
-    """Stamp every page of ``writer`` and record ``identifier`` in its metadata."""
-    stamps: dict[tuple[float, float], PageObject] = {}
+    """Stamp every page of ``writer`` and record ``identifier`` in its metadata.
+
+    The stamp is drawn once per page size as a form XObject, and each page gets two small
+    content streams around its own ("q" before, "Q q <place> /HoinghiStamp Do Q" after):
+    the page's content is never decoded or rewritten, which keeps a copy of a large pack
+    cheap to make.
+    """
+    forms: dict[tuple[float, float], Any] = {}
+    draws: dict[tuple[tuple[float, float], float, float], Any] = {}
+    save = DecodedStreamObject()
+    save.set_data(b"q\n")
+    save_ref = writer._add_object(save)
     for page in writer.pages:
         box = page.cropbox
         size = (round(float(box.width), 1), round(float(box.height), 1))
-        if size not in stamps:
-            stamps[size] = stamp(size[0], size[1], label)
+        if size not in forms:
+            forms[size] = _stamp_form(writer, stamp(size[0], size[1], label), *size)
         offset = (float(box.left), float(box.bottom))
-        if offset == (0.0, 0.0):
-            page.merge_page(stamps[size], over=True)
+        key = (size, *offset)
+        if key not in draws:
+            draw = DecodedStreamObject()
+            draw.set_data(b"\nQ q 1 0 0 1 %.2f %.2f cm %s Do Q\n" % (*offset, STAMP_NAME.encode()))
+            draws[key] = writer._add_object(draw)
+        resources = page.get("/Resources")
+        merged = DictionaryObject(resources.get_object() if resources is not None else {})
+        xobjects = merged.get("/XObject")
+        own = DictionaryObject(xobjects.get_object() if xobjects is not None else {})
+        own[STAMP_NAME] = forms[size]
+        merged[NameObject("/XObject")] = own
+        page[NameObject("/Resources")] = merged
+        contents = page.raw_get("/Contents") if "/Contents" in page else None
+        if contents is None:
+            streams: list[Any] = []
+        elif isinstance(contents.get_object(), ArrayObject):
+            streams = list(contents.get_object())
         else:
-            page.merge_transformed_page(
-                stamps[size], Transformation().translate(*offset), over=True
-            )
+            streams = [contents]
+        page[NameObject("/Contents")] = ArrayObject([save_ref, *streams, draws[key]])
     info: dict[str, Any] = {COPY_KEY: identifier, "/Keywords": f"hoinghi-copy:{identifier}"}
     writer.add_metadata(info)
 
