@@ -17,8 +17,9 @@ from server.settings import Settings
 
 T = TypeVar("T")
 
-# A reader turning pages records "last opened" at most this often per version.
-PAGE_RECEIPT_SECONDS = 60.0
+# A recipient turning pages, or fetching the same copy again, records "last opened" at most
+# this often (per process): the first fetch is always recorded.
+RECEIPT_SECONDS = 60.0
 
 
 @dataclass
@@ -27,7 +28,7 @@ class Paper:
     blobs: BlobStore
     workers: PaperWorkers
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
-    _page_receipts: dict[tuple[str, int, int], float] = field(default_factory=dict)
+    _receipts: dict[tuple[str, int, str], float] = field(default_factory=dict)
 
     @property
     def max_upload_bytes(self) -> int:
@@ -54,14 +55,14 @@ class Paper:
             if not lock.locked() and self._locks.get(key) is lock:
                 del self._locks[key]
 
-    def page_receipt_due(self, recipient: tuple[str, int], version_id: int) -> bool:
-        key = (*recipient, version_id)
+    def receipt_due(self, recipient: tuple[str, int], what: str) -> bool:
+        key = (*recipient, what)
         now = time.monotonic()
-        if now - self._page_receipts.get(key, -PAGE_RECEIPT_SECONDS) < PAGE_RECEIPT_SECONDS:
+        if now - self._receipts.get(key, -RECEIPT_SECONDS) < RECEIPT_SECONDS:
             return False
-        if len(self._page_receipts) > 100_000:
-            self._page_receipts.clear()
-        self._page_receipts[key] = now
+        if len(self._receipts) > 100_000:
+            self._receipts.clear()
+        self._receipts[key] = now
         return True
 
 

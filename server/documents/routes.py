@@ -250,7 +250,7 @@ async def page_image(
         raise Problem(404, "not_found", f"version {number} has {version.pages} pages")
     await copies.release(db)
     recipient = receipts.recipient_of(principal)
-    if not reader.organizer and paper.page_receipt_due(recipient, version.id):
+    if not reader.organizer and paper.receipt_due(recipient, f"page:{version.id}"):
         async with database.writer() as writer:
             await receipts.record(writer, principal, [version.id], "page")
             await writer.commit()
@@ -302,7 +302,9 @@ async def download(
     found = await service.version_of(db, document, version)
     issued, path = await copies.document_copy(db, database, paper, principal, meeting, found)
     await copies.release(db)
-    if not request.headers.get("range"):  # a resumed download is not a new receipt
+    recipient = receipts.recipient_of(principal)
+    # A resumed download (Range) is not a new receipt, nor a repeat within a minute.
+    if not request.headers.get("range") and paper.receipt_due(recipient, f"copy:{found.id}"):
         async with database.writer() as writer:
             await receipts.record(writer, principal, [found.id], "download")
             await writer.commit()
@@ -329,7 +331,8 @@ async def pack(
     shown = await service.readable(db, meeting, principal)
     issued, path = await copies.pack_copy(db, database, paper, principal, shown)
     await copies.release(db)
-    if not request.headers.get("range"):
+    recipient = receipts.recipient_of(principal)
+    if not request.headers.get("range") and paper.receipt_due(recipient, f"pack:{issued.id}"):
         async with database.writer() as writer:
             version_ids = [shown.current(d).id for d in shown.documents]
             await receipts.record(writer, principal, version_ids, "pack")
