@@ -271,11 +271,18 @@ async def page_image(
     return FileResponse(path, media_type="image/webp", headers=headers)
 
 
+class CopyResponse(FileResponse):
+    """A copy is tens of megabytes: sent in 1 MiB reads, a sixteenth of the awaits and
+    system calls of Starlette's 64 KiB."""
+
+    chunk_size = 1024 * 1024
+
+
 def _file(path: Any, sha256: str, filename: str, request: Request) -> Response:
     etag = f'"{sha256}"'
     if cached := _not_modified(request, etag):
         return cached
-    return FileResponse(
+    return CopyResponse(
         path,
         media_type="application/pdf",
         filename=filename,
