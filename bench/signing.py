@@ -41,7 +41,7 @@ PARAGRAPH = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--rounds", type=int, default=3, help="minutes signed with PINs")
+    parser.add_argument("--rounds", type=int, default=5, help="minutes signed with PINs")
 
 
 def _content(pages: int = 10) -> dict[str, Any]:
