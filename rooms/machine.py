@@ -78,7 +78,19 @@ class ShowAgendaItem:
     title: str = ""
 
 
-RoomCommand = m.Command | Open | Close | Join | Leave | ExpireFloor | ShowAgendaItem
+@dataclass(frozen=True)
+class ShowDocument:
+    """The chair or presenter shows a document at a page: a ``present`` command checked by
+    the socket against the meeting's documents, with the version shown and its pages."""
+
+    document_id: int
+    version: int
+    pages: int
+    title: str
+    page: int
+
+
+RoomCommand = m.Command | Open | Close | Join | Leave | ExpireFloor | ShowAgendaItem | ShowDocument
 Draft = tuple[str, dict[str, Any]]
 
 
@@ -292,10 +304,34 @@ def _present(state: RoomState, c: m.Present, actor: Actor, now: datetime) -> lis
     return [("presentation.shown", {"document_id": c.document_id, "page": c.page, "by": actor.key})]
 
 
+def _show_document(state: RoomState, c: ShowDocument, actor: Actor, now: datetime) -> list[Draft]:
+    _may_present(state, actor)
+    _page_exists(c.page, c.pages)
+    return [
+        (
+            "presentation.shown",
+            {
+                "document_id": c.document_id,
+                "version": c.version,
+                "pages": c.pages,
+                "title": c.title,
+                "page": c.page,
+                "by": actor.key,
+            },
+        )
+    ]
+
+
+def _page_exists(page: int, pages: int | None) -> None:
+    if pages is not None and page > pages:
+        raise Rejected("page_out_of_range", f"the document has {pages} pages")
+
+
 def _turn_page(state: RoomState, c: m.TurnPage, actor: Actor, now: datetime) -> list[Draft]:
     _may_present(state, actor)
     if state.presentation is None:
         raise Rejected("nothing_presented", "no document is being shown")
+    _page_exists(c.page, state.presentation.pages)
     return [("presentation.page", {"page": c.page, "by": actor.key})]
 
 
@@ -399,6 +435,7 @@ _DECIDERS: dict[type, Any] = {
     Leave: _leave,
     ExpireFloor: _expire_floor,
     ShowAgendaItem: _show_agenda_item,
+    ShowDocument: _show_document,
     m.Ping: _ping,
     m.RaiseHand: _raise_hand,
     m.LowerHand: _lower_hand,

@@ -8,7 +8,7 @@ room knows must follow from its events alone (no clock, no I/O here).
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -65,6 +65,11 @@ class Presentation:
     document_id: int
     page: int
     by: str
+    # The version shown and its page count (the socket checks them against the database;
+    # events logged before they were recorded have none).
+    version: int | None = None
+    pages: int | None = None
+    title: str = ""
 
 
 @dataclass
@@ -226,13 +231,15 @@ def _presenter(state: RoomState, event: Event) -> None:
 
 def _shown(state: RoomState, event: Event) -> None:
     d = event.data
-    state.presentation = Presentation(d["document_id"], d["page"], d["by"])
+    state.presentation = Presentation(
+        d["document_id"], d["page"], d["by"], d.get("version"), d.get("pages"), d.get("title", "")
+    )
 
 
 def _page(state: RoomState, event: Event) -> None:
     if state.presentation is not None:
-        state.presentation = Presentation(
-            state.presentation.document_id, event.data["page"], event.data["by"]
+        state.presentation = replace(
+            state.presentation, page=event.data["page"], by=event.data["by"]
         )
 
 
@@ -350,6 +357,9 @@ def snapshot(
                 "document_id": state.presentation.document_id,
                 "page": state.presentation.page,
                 "by": state.presentation.by,
+                "version": state.presentation.version,
+                "pages": state.presentation.pages,
+                "title": state.presentation.title,
             }
             if state.presentation
             else None
