@@ -120,7 +120,14 @@ def render_minutes(content: dict[str, Any], approvers: list[Approver]) -> tuple[
         rows = [[para("Nội dung"), para("Kết quả")]]
         rows += [[para(d.get("title", "")), para(d.get("result", ""))] for d in decisions]
         table = Table(rows, colWidths=[11 * cm, 5.5 * cm])
-        table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey)]))
+        table.setStyle(
+            TableStyle(
+                [
+                    ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
+                    ("FONTNAME", (0, 0), (-1, -1), regular),
+                ]
+            )
+        )
         story.append(table)
     for section in content.get("sections", []):
         story.append(para(section.get("heading", ""), heading))
@@ -144,6 +151,8 @@ def render_minutes(content: dict[str, Any], approvers: list[Approver]) -> tuple[
         bottomMargin=2 * cm,
         title=content.get("title") or "Biên bản",
         author="hoinghi",
+        # Without it reportlab declares Helvetica on every page: a font not embedded.
+        initialFontName=regular,
     )
 
     def footer(canvas: Any, doc: Any) -> None:

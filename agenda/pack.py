@@ -43,7 +43,7 @@ def cover(meeting_title: str, when: str, sections: list[PackSection], first_page
 
     regular, bold = fonts.register()
     buffer = io.BytesIO()
-    sheet = canvas.Canvas(buffer, pagesize=A4, pageCompression=1)
+    sheet = canvas.Canvas(buffer, pagesize=A4, pageCompression=1, initialFontName=regular)
     sheet.setTitle(meeting_title)
     width, height = A4
     margin = 56.0

@@ -44,7 +44,9 @@ def stamp(width: float, height: float, label: str) -> PageObject:
 
     regular, _ = fonts.register()
     buffer = io.BytesIO()
-    sheet = canvas.Canvas(buffer, pagesize=(width, height), pageCompression=1)
+    sheet = canvas.Canvas(
+        buffer, pagesize=(width, height), pageCompression=1, initialFontName=regular
+    )
     sheet.setFillColorRGB(*GREY, alpha=OPACITY)
     diagonal = (width**2 + height**2) ** 0.5
     size = max(8.0, min(48.0, diagonal * 0.8 / max(1, len(label)) * 1.9))
