@@ -2,11 +2,12 @@
 // problem details turned into ApiError(code, status, detail).
 
 export class ApiError extends Error {
-  constructor(status, code, detail) {
+  constructor(status, code, detail, data = {}) {
     super(detail || code);
     this.status = status;
     this.code = code;
     this.detail = detail;
+    this.data = data; // the whole problem: some carry more (wrong_pin: tries_left)
   }
 }
 
@@ -32,7 +33,7 @@ export async function api(path, { method = "GET", body } = {}) {
   }
   if (response.status === 204) return null;
   const data = await response.json().catch(() => ({}));
-  if (!response.ok) throw new ApiError(response.status, data.code || "http_error", data.detail || "");
+  if (!response.ok) throw new ApiError(response.status, data.code || "http_error", data.detail || "", data);
   return data;
 }
 
@@ -57,7 +58,7 @@ export function upload(path, form, onProgress = () => {}) {
         // Not JSON (a proxy's page): the status alone says what happened.
       }
       if (xhr.status >= 200 && xhr.status < 300) resolve(data);
-      else reject(new ApiError(xhr.status, data.code || "http_error", data.detail || ""));
+      else reject(new ApiError(xhr.status, data.code || "http_error", data.detail || "", data));
     });
     xhr.addEventListener("error", () => reject(new ApiError(0, "network", "")));
     xhr.addEventListener("abort", () => reject(new ApiError(0, "aborted", "")));

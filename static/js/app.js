@@ -7,15 +7,18 @@ import { $, notify } from "./ui.js";
 
 const STAFF = new Set(["admin", "secretary", "chair", "operator"]);
 
-const MEETING_VIEWS = { documents: "documents", reader: "reader" };
+const MEETING_VIEWS = { documents: "documents", reader: "reader", minutes: "minutes", approval: "approval" };
+// Pages of no meeting are views of / (the server serves the shell only at fixed paths).
+const HOME_VIEWS = { verify: "verify", signing: "signing" };
 
 const routes = [
   [/^\/signin$/, () => import("./pages/signin.js")],
   [/^\/kiosk$/, () => import("./pages/kiosk.js")],
-  [/^\/$/, () => import("./pages/dashboard.js")],
+  [/^\/$/, (query) => import(`./pages/${HOME_VIEWS[query.get("view")] ?? "dashboard"}.js`)],
   [/^\/meetings\/new$/, () => import("./pages/new_meeting.js")],
-  // The server answers /meetings/{id} with this shell; its documents and the reader are
-  // views of that path (?view=documents, ?view=reader&doc=…&page=…).
+  // The server answers /meetings/{id} with this shell; its documents, the reader and the
+  // minutes are views of that path (?view=documents, ?view=reader&doc=…&page=…,
+  // ?view=minutes, ?view=approval).
   [/^\/meetings\/(\d+)$/, (query) => import(`./pages/${MEETING_VIEWS[query.get("view")] ?? "meeting"}.js`)],
   [/^\/network$/, () => import("./pages/network.js")],
 ];
@@ -38,7 +41,7 @@ export function go(path) {
 // Any API failure, in words; an expired session sends the user to sign in again.
 export function showError(error) {
   if (error instanceof ApiError && error.status === 401) {
-    const next = encodeURIComponent(location.pathname);
+    const next = encodeURIComponent(location.pathname + location.search);
     history.replaceState(null, "", `/signin?reason=${error.code}&next=${next}`);
     return route();
   }
@@ -65,6 +68,8 @@ function drawChrome() {
   const mine = roles();
   $("#nav-new").hidden = !(mine.has("secretary") || mine.has("admin"));
   $("#nav-network").hidden = !isStaff();
+  $("#nav-verify").hidden = me?.kind !== "user";
+  $("#nav-signing").hidden = !(mine.has("chair") || mine.has("secretary"));
   $("#lang").textContent = t("lang.switch");
 }
 
@@ -79,7 +84,8 @@ export async function route() {
   const publicPage = path === "/signin" || path === "/kiosk";
   if (!publicPage && !session.me) {
     const reason = session.lost ? `reason=${session.lost}&` : "";
-    history.replaceState(null, "", `/signin?${reason}next=${encodeURIComponent(path)}`);
+    // The query too: views (?view=minutes…) are part of where the user was going.
+    history.replaceState(null, "", `/signin?${reason}next=${encodeURIComponent(path + location.search)}`);
     return route();
   }
   drawChrome();

@@ -2,6 +2,7 @@
 import { session, showError } from "../app.js";
 import { api } from "../api.js";
 import { documentsHref } from "../documents.js";
+import { minutesHref } from "../minutes.js";
 import { formatClock, formatTime, t } from "../i18n.js";
 import { el, notify } from "../ui.js";
 
@@ -83,6 +84,10 @@ export async function render(view, { params }, warnings = null) {
       ? el("a", { class: "button primary", href: `/meetings/${id}/room` }, t("dash.enter_room"))
       : null,
     el("a", { class: "button", href: documentsHref(id), id: "documents-link" }, t("meeting.documents")),
+    // Minutes are drafted once the meeting has been held.
+    ["live", "ended", "closed"].includes(meeting.status)
+      ? el("a", { class: "button", href: minutesHref(id), id: "minutes-link" }, t("meeting.minutes_link"))
+      : null,
     el("a", { class: "button", href: `/api/meetings/${id}.ics`, download: `meeting-${id}.ics` }, t("meeting.calendar")),
     meeting.can_edit
       ? el("a", { class: "button", href: `/api/meetings/${id}/attendance?format=csv` }, t("meeting.attendance"))
