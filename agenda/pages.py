@@ -37,6 +37,8 @@ def render_page(source: Path, number: int, width: int) -> bytes:
 
     with _pdfium:
         document = pdfium.PdfDocument(source)
+        # Forms on: signature appearances (the signed stamps of minutes) are drawn too.
+        document.init_forms()
         try:
             page = document[number - 1]
             try:

@@ -178,6 +178,10 @@ async def test_three_leaders_approve_in_order_and_the_record_verifies_everywhere
     assert page.status_code == 200 and page.headers["content-type"] == "image/webp"
     beyond = await province.client.get(f"{c.url}/document/pages/9.webp", headers=chair.auth)
     assert beyond.status_code == 404
+    waiting = await province.client.get("/api/minutes/awaiting", headers=secretary.auth)
+    assert [(w["meeting_id"], w["step"]) for w in waiting.json()] == [(c.mid, 0)]
+    assert (await province.client.get("/api/minutes/awaiting", headers=chair.auth)).json() == []
+    assert submitted.json()["document_pages"] >= 1
     early = await c.approve(chair, 2, 0)
     assert early.status_code == 409 and early.json()["code"] == "not_your_turn"
     wrong = await c.approve(secretary, 2, 0, pin="000000")
@@ -196,6 +200,7 @@ async def test_three_leaders_approve_in_order_and_the_record_verifies_everywhere
     state = last.json()
     assert state["status"] == "final" and state["final"]
     assert [s["method"] for s in state["steps"]] == ["server_key", "external", "server_key"]
+    assert state["steps"][1]["approver_name"] == "Người dùng pho-chu-tich"
     # Each step stored the validation of every signature made so far.
     assert [len(s["validation"]) for s in state["steps"]] == [1, 2, 4]
     assert all(r["verdict"] == "valid" for r in state["steps"][-1]["validation"])

@@ -19,16 +19,26 @@ from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from agenda import pages
-from agenda.minutes_models import ApprovalStep, MinutesVersion, SigningCertificate, TrustAnchor
+from agenda.approval import MinutesStatus
+from agenda.minutes_models import (
+    ApprovalStep,
+    Minutes,
+    MinutesVersion,
+    SigningCertificate,
+    TrustAnchor,
+)
 from agenda.minutes_pdf import render_minutes
 from agenda.verify import verify_pdf
 from server import audit
 from server.accounts.models import User
 from server.auth import CurrentPrincipal, require_roles
 from server.deps import AppDatabase, AppSettings, ReadDB, WriteDB
+from server.documents.paper import Paper
 from server.documents.routes import AppPaper
 from server.identity import Principal, Role
+from server.meetings import access
 from server.meetings import service as meetings
+from server.meetings.models import Meeting
 from server.minutes import certificates, service
 from server.minutes.trust import TrustSource
 from server.problems import Problem, field_error
@@ -93,6 +103,7 @@ class StepOut(BaseModel):
     version: int
     step: int
     approver_id: int
+    approver_name: str
     outcome: str
     comment: str
     method: str
@@ -116,6 +127,7 @@ class MinutesOut(BaseModel):
     next_approver: int | None
     steps: list[StepOut]
     document_url: str | None
+    document_pages: int | None  # pages of the document in approval (or final)
     final: bool
 
 
@@ -143,6 +155,7 @@ class CertificateOut(BaseModel):
     server_held: bool
     locked: bool
     active: bool
+    pem_url: str
 
 
 class CertificateImport(Strict):
@@ -161,15 +174,19 @@ class AnchorOut(BaseModel):
     root: bool
 
 
-async def _out(db: ReadDB | WriteDB, row: Any) -> MinutesOut:
+async def _out(db: ReadDB | WriteDB, row: Any, paper: Paper) -> MinutesOut:
     workflow = service.workflow_of(row)
-    users = {
-        u.id: u.full_name
-        for u in await db.scalars(select(User).where(User.id.in_(list(workflow.approvers))))
-    }
-    steps = await db.scalars(
-        select(ApprovalStep).where(ApprovalStep.minutes_id == row.id).order_by(ApprovalStep.id)
+    steps = list(
+        await db.scalars(
+            select(ApprovalStep).where(ApprovalStep.minutes_id == row.id).order_by(ApprovalStep.id)
+        )
     )
+    people = {*workflow.approvers, *(s.approver_id for s in steps)}
+    users = {u.id: u.full_name for u in await db.scalars(select(User).where(User.id.in_(people)))}
+    digest = row.final_pdf or row.current_pdf
+    pages = None
+    if digest:
+        pages = len(PdfReader(paper.blobs.path(digest)).pages)
     return MinutesOut(
         id=row.id,
         meeting_id=row.meeting_id,
@@ -186,6 +203,7 @@ async def _out(db: ReadDB | WriteDB, row: Any) -> MinutesOut:
                 version=s.version,
                 step=s.step,
                 approver_id=s.approver_id,
+                approver_name=users.get(s.approver_id, ""),
                 outcome=s.outcome,
                 comment=s.comment,
                 method=s.method,
@@ -197,6 +215,7 @@ async def _out(db: ReadDB | WriteDB, row: Any) -> MinutesOut:
         document_url=f"/api/meetings/{row.meeting_id}/minutes/document.pdf"
         if row.current_pdf
         else None,
+        document_pages=pages,
         final=row.final_pdf is not None,
     )
 
@@ -214,6 +233,7 @@ async def create_minutes(
     db: WriteDB,
     database: AppDatabase,
     settings: AppSettings,
+    paper: AppPaper,
 ) -> MinutesOut:
     meeting = await meetings.get_meeting(db, meeting_id, principal, for_update=True)
     overrides = body.model_dump(exclude_none=True)
@@ -221,13 +241,15 @@ async def create_minutes(
         db, database, principal, meeting, ZoneInfo(settings.timezone), overrides
     )
     await db.commit()
-    return await _out(db, row)
+    return await _out(db, row, paper)
 
 
 @router.get("/api/meetings/{meeting_id}/minutes", response_model=MinutesOut, summary="Minutes")
-async def get_minutes(meeting_id: IdPath, principal: CurrentPrincipal, db: ReadDB) -> MinutesOut:
+async def get_minutes(
+    meeting_id: IdPath, principal: CurrentPrincipal, db: ReadDB, paper: AppPaper
+) -> MinutesOut:
     meeting = await meetings.get_meeting(db, meeting_id, principal)
-    return await _out(db, await service.minutes_of(db, meeting))
+    return await _out(db, await service.minutes_of(db, meeting), paper)
 
 
 @router.post(
@@ -349,6 +371,7 @@ async def document_pdf(
 async def document_page(
     meeting_id: IdPath,
     page: IdPath,
+    request: Request,
     principal: CurrentPrincipal,
     db: ReadDB,
     paper: AppPaper,
@@ -360,6 +383,9 @@ async def document_page(
     if not digest:
         raise Problem(404, "not_found", "the minutes have not been submitted")
     size = pages.snap_width(width)
+    etag = f'"{digest[:20]}-{page}-{size}"'
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers={"ETag": etag})
     parts = ("pages", digest, f"{pages.RENDERER}-p{page}-w{size}.webp")
     path = paper.blobs.derived_path(*parts)
     if not path.is_file():
@@ -391,7 +417,7 @@ async def submit(
     row = await service.minutes_of(db, meeting, for_update=True)
     await service.submit(db, paper.blobs, principal, meeting, row, body.version, body.approvers)
     await db.commit()
-    return await _out(db, row)
+    return await _out(db, row, paper)
 
 
 @router.post(
@@ -413,7 +439,7 @@ async def approve(
         db, paper.blobs, trust, principal, meeting, row, body.version, body.step, body.pin
     )
     await db.commit()
-    return await _out(db, row)
+    return await _out(db, row, paper)
 
 
 @router.post(
@@ -462,7 +488,7 @@ async def finish(
         db, paper.blobs, trust, principal, meeting, row, body.session, body.signature
     )
     await db.commit()
-    return await _out(db, row)
+    return await _out(db, row, paper)
 
 
 @router.post(
@@ -471,13 +497,51 @@ async def finish(
     summary="Reject with a comment: the minutes return to draft",
 )
 async def reject(
-    meeting_id: IdPath, body: Reject, principal: CurrentPrincipal, db: WriteDB
+    meeting_id: IdPath, body: Reject, principal: CurrentPrincipal, db: WriteDB, paper: AppPaper
 ) -> MinutesOut:
     meeting = await meetings.get_meeting(db, meeting_id, principal)
     row = await service.minutes_of(db, meeting, for_update=True)
     await service.reject(db, principal, meeting, row, body.version, body.step, body.comment)
     await db.commit()
-    return await _out(db, row)
+    return await _out(db, row, paper)
+
+
+class AwaitingOut(BaseModel):
+    meeting_id: int
+    title: str
+    version: int
+    step: int
+    url: str
+
+
+@router.get(
+    "/api/minutes/awaiting",
+    response_model=list[AwaitingOut],
+    summary="Minutes waiting for the caller's approval now (it is their turn)",
+)
+async def awaiting(principal: CurrentPrincipal, db: ReadDB) -> list[AwaitingOut]:
+    if not principal.is_user:
+        return []
+    rows = await db.execute(
+        select(Minutes, Meeting.title)
+        .join(Meeting, Meeting.id == Minutes.meeting_id)
+        .where(Minutes.status == MinutesStatus.IN_APPROVAL, access.visible_to(principal))
+        .order_by(Minutes.updated_at)
+    )
+    found = []
+    for row, title in rows:
+        workflow = service.workflow_of(row)
+        if workflow.next_approver == principal.id and workflow.submitted_version is not None:
+            found.append(
+                AwaitingOut(
+                    meeting_id=row.meeting_id,
+                    title=title,
+                    version=workflow.submitted_version,
+                    step=workflow.signed,
+                    url=f"/meetings/{row.meeting_id}?view=approval",
+                )
+            )
+    return found
 
 
 @router.post(
@@ -540,6 +604,7 @@ def _cert_out(row: SigningCertificate) -> CertificateOut:
         server_held=row.encrypted_key_pem is not None,
         locked=row.pin_failures >= certificates.MAX_PIN_FAILURES,
         active=row.active,
+        pem_url=f"/api/users/{row.user_id}/certificates/{row.id}.pem",
     )
 
 

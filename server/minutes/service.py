@@ -356,7 +356,8 @@ async def prepare_external(
     certificate_id: int | None,
 ) -> tuple[SigningSession, dict[str, Any]]:
     _check_turn(row, principal, number, step)
-    cert_row = await certificates.usable_certificate(db, principal.id, certificate_id, held=None)
+    # A key the server holds is used with the PIN, not here: the client cannot sign with it.
+    cert_row = await certificates.usable_certificate(db, principal.id, certificate_id, held=False)
     cert = certificates.certificate_of(cert_row)
     trust = await source.trust(db)
     await certificates.check_certificate(cert, trust)
