@@ -8,8 +8,10 @@ store before the next one goes out. Events not addressed to this member (see
 rooms/audience.py) advance its seq without being sent.
 
 Events arrive in batches (a room persists and publishes them that way): one queue item
-and one wake-up of the writer per batch, not per event, which is what keeps a join storm
-of N points from costing N² queue operations.
+and one wake-up of the writer per batch, not per event. Batches of events only for the
+watchers and the members they are about are not handed to the others at all; a gap made
+of such events is stepped over (``skip``, see rooms/audience.py ``QuietRuns``) rather than
+fetched. Together these keep a join storm of N points from costing N² operations.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from functools import cached_property
 from typing import Any
 
 from rooms import messages
-from rooms.audience import receives
+from rooms.audience import may_step_over, receives
 from rooms.state import Event, Role
 
 log = logging.getLogger(__name__)
@@ -90,6 +92,7 @@ class Connection:
         queue_items: int = QUEUE_ITEMS,
         on_drop: Callable[[], None] | None = None,
         write_now: Callable[[bytes], bool] | None = None,
+        skip: Callable[[int, int], int] | None = None,
     ) -> None:
         self.conn_id = conn_id
         self.key = key
@@ -112,6 +115,8 @@ class Connection:
         self._write_now = write_now
         self._writing = False  # the writer holds an item it has not finished sending
         self.written_directly = 0
+        # Steps over seqs (after, upto] known not to be for this member; watchers never do.
+        self._skip = skip if skip is not None and may_step_over(role) else None
 
     def deliver(self, item: Outgoing) -> None:
         """Queue an item without waiting; a full queue closes the connection."""
@@ -144,7 +149,9 @@ class Connection:
             if event.seq <= self.last_seq:
                 continue
             if event.seq != self.last_seq + 1:
-                return Outgoing(events=item.events[index:], close=item.close)
+                self._step_over(event.seq - 1)
+                if event.seq != self.last_seq + 1:
+                    return Outgoing(events=item.events[index:], close=item.close)
             if receives(event.kind, event.data, self.key, self.role):
                 if not self._write_now(event.wire):
                     return Outgoing(events=item.events[index:], close=item.close)
@@ -158,7 +165,10 @@ class Connection:
     def catch_up(self, seq: int) -> None:
         """The room has published up to ``seq``: if this connection was never handed that
         far (events lost on the bus), what it missed is fetched and sent."""
-        if self.last_seq is not None and seq > max(self.last_seq, self._seen_seq):
+        if self.last_seq is None:
+            return
+        handed = max(self.last_seq, self._seen_seq)
+        if seq > handed and (self._skip is None or self._skip(handed, seq) < seq):
             self.deliver(Outgoing(catch_up=seq))
 
     def control(self, frame: str) -> None:
@@ -194,6 +204,8 @@ class Connection:
                 await self._send(frame)
             for event in item.events:
                 await self._send_in_order(event)
+            if item.catch_up is not None:
+                self._step_over(item.catch_up)
             behind = self.last_seq is not None and (item.catch_up or 0) > self.last_seq
             if behind and item.catch_up is not None and self.last_seq is not None:
                 for missed in await self._fetch(self.last_seq, item.catch_up):
@@ -207,9 +219,15 @@ class Connection:
         if event.seq <= self.last_seq:
             return
         if event.seq > self.last_seq + 1:
+            self._step_over(event.seq - 1)
+        if event.seq > self.last_seq + 1:
             for missed in await self._fetch(self.last_seq, event.seq - 1):
                 await self._send_one(EventFrame.of(missed))
         await self._send_one(event)
+
+    def _step_over(self, upto: int) -> None:
+        if self._skip is not None and self.last_seq is not None and upto > self.last_seq:
+            self.last_seq = self._skip(self.last_seq, upto)
 
     async def _send_one(self, event: EventFrame) -> None:
         if receives(event.kind, event.data, self.key, self.role):

@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from rooms import codec, messages
-from rooms.audience import receives
+from rooms.audience import WATCHERS, QuietRuns, by_member, receives
 from rooms.background import BackgroundTasks
 from rooms.bus import Bus
 from rooms.connection import Connection, EventFrame, event_frame
@@ -72,6 +72,8 @@ class Hub:
         self.clock = clock
         self.rooms: dict[int, Room] = {}
         self.connections: dict[int, dict[str, Connection]] = {}
+        # Per room, who a batch of narrow events goes to (rooms/audience.py).
+        self._narrow: dict[int, _NarrowAudience] = {}
         # Every socket of this process, in the lobby or in a room: for disconnecting.
         self._sessions: dict[str, tuple[int, Connection, Participant]] = {}
         self._claiming: dict[int, asyncio.Lock] = {}
@@ -268,6 +270,7 @@ class Hub:
     ) -> None:
         """Join the room; the client is sent a snapshot, or what it missed since resume_from."""
         self.connections.setdefault(meeting_id, {})[conn.conn_id] = conn
+        self._narrow.setdefault(meeting_id, _NarrowAudience()).add(conn)
         try:
             await self.submit(meeting_id, Open(), SYSTEM)
             outcome = await self.submit(
@@ -300,7 +303,19 @@ class Hub:
             log.info("room %s: leave of %s not recorded: %s", meeting_id, conn.conn_id, exc)
 
     def _forget(self, meeting_id: int, conn: Connection) -> None:
-        self.connections.get(meeting_id, {}).pop(conn.conn_id, None)
+        conns = self.connections.get(meeting_id, {})
+        conns.pop(conn.conn_id, None)
+        narrow = self._narrow.get(meeting_id)
+        if narrow is not None:
+            narrow.remove(conn)
+            if not conns:
+                del self._narrow[meeting_id]
+
+    def step_over(self, meeting_id: int, after: int, upto: int) -> int:
+        """How far past ``after`` (up to ``upto``) a connection that is not a watcher may
+        move without fetching: over the narrow events this process handed only to others."""
+        narrow = self._narrow.get(meeting_id)
+        return narrow.quiet.step_over(after, upto) if narrow is not None else after
 
     def on_events(self, listener: Callable[[int, list[Event]], None]) -> None:
         """Call ``listener(meeting_id, events)`` with every batch of room events this
@@ -318,6 +333,11 @@ class Hub:
             return
         batch = tuple(EventFrame.of(e) for e in events)
         closing = any(e.kind == "room.closed" for e in events)
+        narrow = self._narrow.get(meeting_id)
+        members = by_member(batch) if narrow is not None and batch and not closing else None
+        if narrow is not None and members is not None and narrow.quiet_batch(batch):
+            narrow.deliver(batch, members)
+            return
         for conn in list(conns.values()):
             conn.events(batch)
             if closing:
@@ -406,3 +426,44 @@ class Hub:
             ):
                 conn.control(messages.error("disconnected", notice.get("reason", "")))
                 conn.finish(notice.get("reason", ""), code=4403)
+
+
+class _NarrowAudience:
+    """A room's connections in this process by who narrow events go to: the watchers, and
+    each member's own connections; and the runs of such events the others did not get."""
+
+    def __init__(self) -> None:
+        self.watching: dict[str, Connection] = {}
+        self.by_key: dict[str, dict[str, Connection]] = {}
+        self.quiet = QuietRuns()
+
+    def add(self, conn: Connection) -> None:
+        if conn.role in WATCHERS:
+            self.watching[conn.conn_id] = conn
+        self.by_key.setdefault(conn.key, {})[conn.conn_id] = conn
+
+    def remove(self, conn: Connection) -> None:
+        self.watching.pop(conn.conn_id, None)
+        own = self.by_key.get(conn.key)
+        if own is not None:
+            own.pop(conn.conn_id, None)
+            if not own:
+                del self.by_key[conn.key]
+
+    def quiet_batch(self, batch: tuple[EventFrame, ...]) -> bool:
+        """Note the batch as a quiet run, if its seqs follow one another."""
+        first, last = batch[0].seq, batch[-1].seq
+        if last - first + 1 != len(batch):
+            return False
+        self.quiet.add(first, last)
+        return True
+
+    def deliver(self, batch: tuple[EventFrame, ...], members: dict[str, list[EventFrame]]) -> None:
+        """The whole batch to the watchers; to each member's other connections, only the
+        events about that member (they step over the rest)."""
+        for conn in list(self.watching.values()):
+            conn.events(batch)
+        for key, own in members.items():
+            for conn in list(self.by_key.get(key, {}).values()):
+                if conn.conn_id not in self.watching:
+                    conn.events(tuple(own))
