@@ -8,20 +8,23 @@ when our own page's script adds it.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Annotated, Protocol
+from typing import Annotated, NamedTuple, Protocol
+from weakref import WeakKeyDictionary
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select, update
+from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 from starlette.requests import HTTPConnection
 
 from server.accounts.models import User
-from server.db import utcnow
+from server.db import Database, utcnow
 from server.deps import ReadDB, get_database, get_settings
 from server.identity import Principal, PrincipalKind, Role
 from server.network.models import ConferencePoint
@@ -78,17 +81,72 @@ async def authenticate(
     return principal
 
 
-async def principal_from_token(
-    conn: HTTPConnection, db: AsyncSession, token: str, *, touch: bool = True
-) -> Principal:
-    """The user or point a session token or device token stands for; a 401 problem if none.
-
-    ``touch`` records that a point was seen now; room sockets leave that to the presence
-    recorder, which writes in batches.
-    """
+async def principal_from_token(conn: HTTPConnection, db: AsyncSession, token: str) -> Principal:
+    """The user or point a session token or device token stands for; a 401 problem if none."""
     if token.startswith(DEVICE_PREFIX):
-        return await _point_by_device_token(conn, db, token, touch)
-    return await _principal_by_session(conn, db, token, touch)
+        return await _point_by_device_token(conn, db, token)
+    return await _principal_by_session(conn, db, token)
+
+
+async def socket_principal(conn: HTTPConnection, database: Database, token: str) -> Principal:
+    """``principal_from_token`` for a room socket, which leaves recording that a point was
+    seen to the presence recorder (it writes in batches).
+
+    A join storm is a thousand device-token lookups at once, so they are lean: on SQLite,
+    one call on the driver's thread (a single SELECT is a transaction by itself) instead of
+    the eight an ORM query takes there (BEGIN, cursor, execute, fetch, close, ROLLBACK: each
+    a hand-over to the driver's thread and back); elsewhere, a plain connection and a
+    statement built once.
+    """
+    if not token.startswith(DEVICE_PREFIX):
+        async with database.reader() as db:
+            return await _principal_by_session(conn, db, token, touch=False)
+    hashed = token_hash(token)
+    row: _PointRow | Row[int, str, int, bool] | None
+    async with _lookup_slots(database), database.engine.connect() as connection:
+        if database.is_sqlite:
+            driver = (await connection.get_raw_connection()).driver_connection
+            assert driver is not None
+            rows = list(await driver.execute_fetchall(_SQLITE_POINT_BY_TOKEN, (hashed,)))
+            row = _PointRow(*rows[0]) if rows else None
+        else:
+            found = await connection.execute(_POINT_BY_TOKEN, {"token_hash": hashed})
+            row = found.one_or_none()
+    if row is None:
+        raise _unauthenticated("invalid_token", "unknown device token")
+    if not row.enabled:
+        raise _unauthenticated("point_disabled", "this conference point is disabled")
+    return _point_principal(row, session_id=None)
+
+
+# Only the columns a principal needs, no ORM object.
+_POINT_BY_TOKEN = select(
+    ConferencePoint.id, ConferencePoint.name, ConferencePoint.unit_id, ConferencePoint.enabled
+).where(ConferencePoint.token_hash == bindparam("token_hash"))
+_SQLITE_POINT_BY_TOKEN = str(_POINT_BY_TOKEN.compile(dialect=sqlite.dialect()))
+
+
+# Socket lookups in flight at once, per database: fewer than the pool keeps open. Past
+# that the pool opens overflow connections and closes them again as they come back; on
+# SQLite each one is a new driver thread, file handle and schema read, and in a join storm
+# that churn (40-odd connections) cost more than the lookups themselves.
+_lookups: WeakKeyDictionary[Database, asyncio.Semaphore] = WeakKeyDictionary()
+
+
+def _lookup_slots(database: Database) -> asyncio.Semaphore:
+    slots = _lookups.get(database)
+    if slots is None:
+        size = getattr(database.engine.sync_engine.pool, "size", None)
+        kept = size() if callable(size) else 5
+        slots = _lookups[database] = asyncio.Semaphore(max(1, kept - 1))
+    return slots
+
+
+class _PointRow(NamedTuple):
+    id: int
+    name: str
+    unit_id: int
+    enabled: bool
 
 
 async def _principal_by_session(
@@ -128,33 +186,22 @@ async def _principal_by_session(
 
 
 async def _point_by_device_token(
-    request: HTTPConnection, db: AsyncSession, token: str, touch: bool = True
+    request: HTTPConnection, db: AsyncSession, token: str
 ) -> Principal:
-    if not touch:
-        return await _point_principal_by_token(db, token)
     point = await point_by_device_token(db, token, with_unit=False)
     await _touch_point(request, db, point)
     return _point_principal(point, session_id=None)
 
 
-async def _point_principal_by_token(db: AsyncSession, token: str) -> Principal:
-    # Room sockets: only the columns a principal needs, no ORM object (a join storm is
-    # hundreds of these at once; building the object was a third of a join's CPU).
-    query = select(
-        ConferencePoint.id, ConferencePoint.name, ConferencePoint.unit_id, ConferencePoint.enabled
-    ).where(ConferencePoint.token_hash == token_hash(token))
-    row = (await db.execute(query)).one_or_none()
-    if row is None:
-        raise _unauthenticated("invalid_token", "unknown device token")
-    if not row.enabled:
-        raise _unauthenticated("point_disabled", "this conference point is disabled")
-    return _point_principal(row, session_id=None)
-
-
 class _PointColumns(Protocol):
-    id: int
-    name: str
-    unit_id: int
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def unit_id(self) -> int: ...
 
 
 def _point_principal(point: _PointColumns, session_id: int | None) -> Principal:

@@ -33,7 +33,7 @@ from rooms.ratelimit import TokenBucket
 from rooms.room import RoomUnavailable
 from rooms.state import Role as RoomRole
 from server.admission import AdmissionCache
-from server.auth import SESSION_COOKIE, principal_from_token
+from server.auth import SESSION_COOKIE, socket_principal
 from server.db import Database
 from server.identity import Principal
 from server.meetings import access
@@ -76,9 +76,10 @@ async def room_socket(websocket: WebSocket) -> None:
     try:
         token = await _token(websocket)
         database: Database = websocket.app.state.db
-        # One read session for the whole handshake: a join storm is hundreds of these.
+        principal = await _principal(websocket, database, token)
+        # Who is invited is cached for a join storm (server/admission.py): this session
+        # mostly reads nothing.
         async with database.reader() as db:
-            principal = await _principal(websocket, db, token)
             who, meeting = await _participant(websocket, db, meeting_id, principal)
     except Refused as refused:
         await _refuse(websocket, refused)
@@ -138,9 +139,9 @@ async def _token(websocket: WebSocket) -> str:
     return token
 
 
-async def _principal(websocket: WebSocket, db: AsyncSession, token: str) -> Principal:
+async def _principal(websocket: WebSocket, database: Database, token: str) -> Principal:
     try:
-        return await principal_from_token(websocket, db, token, touch=False)
+        return await socket_principal(websocket, database, token)
     except Problem as problem:
         raise Refused(CLOSE_UNAUTHENTICATED, problem.code, problem.detail or "") from None
 
@@ -326,8 +327,8 @@ class RoomSession:
         await asyncio.sleep(random.uniform(0.2, 1.0) * RECHECK_SECONDS)
         while True:
             try:
+                principal = await _principal(self.websocket, self.database, self._token)
                 async with self.database.reader() as db:
-                    principal = await _principal(self.websocket, db, self._token)
                     await _participant(self.websocket, db, self.meeting_id, principal)
             except Refused as refused:
                 self.conn.control(messages.error(refused.code, refused.message))

@@ -94,6 +94,7 @@ async def test_who_may_connect(live_province: Province) -> None:
     cases = [
         ({}, 4401, "not_authenticated"),
         ({"Authorization": "Bearer hs_forged"}, 4401, "invalid_token"),
+        ({"Authorization": "Bearer hd_forged"}, 4401, "invalid_token"),
         (await p.device(outsider_point), 4404, "not_found"),
         (p.auth("operator"), 4404, "not_found"),
     ]
@@ -336,11 +337,21 @@ async def test_a_member_may_hold_only_a_few_sockets(live_province: Province) -> 
 async def test_rotating_a_token_closes_its_sockets(live_province: Province) -> None:
     p = live_province
     mid, (point, _) = await _live(p)
-    kiosk = await _joined(p, mid, await p.device(point))
+    old = await p.device(point)
+    kiosk = await _joined(p, mid, old)
     await p.client.post(f"/api/points/{point}/rotate-token", headers=p.auth("admin"))
     error = await kiosk.wait_for(lambda f: f.get("code") == "disconnected")
     assert "token" in error["message"]
     assert (await kiosk.wait_closed())[0] == 4403
+    # The old token no longer lets it in; nor does a disabled point's current one.
+    again = await _open(p, mid, old)
+    assert (await again.wait_for(lambda f: f["type"] == "error"))["code"] == "invalid_token"
+    assert (await again.wait_closed())[0] == 4401
+    current = await p.device(point)
+    await p.client.patch(f"/api/points/{point}", json={"enabled": False}, headers=p.auth("admin"))
+    disabled = await _open(p, mid, current)
+    assert (await disabled.wait_for(lambda f: f["type"] == "error"))["code"] == "point_disabled"
+    assert (await disabled.wait_closed())[0] == 4401
 
 
 async def test_withdrawing_an_invitation_closes_the_socket(live_province: Province) -> None:
