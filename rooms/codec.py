@@ -16,6 +16,7 @@ from rooms.machine import (
     Open,
     RoomCommand,
     ShowAgendaItem,
+    ShowDocument,
 )
 from rooms.room import Outcome
 from rooms.state import Event, Role
@@ -27,6 +28,7 @@ _INTERNAL: dict[str, type] = {
     "leave": Leave,
     "expire_floor": ExpireFloor,
     "show_agenda_item": ShowAgendaItem,
+    "show_document": ShowDocument,
 }
 _NAMES = {cls: name for name, cls in _INTERNAL.items()}
 

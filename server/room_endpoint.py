@@ -18,14 +18,16 @@ import time
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocketState
 
+from agenda.models import Document, DocumentVersion
 from rooms import messages
 from rooms.connection import CLOSE_TOO_SLOW, Connection
 from rooms.hub import Hub, Participant
-from rooms.machine import Rejected, RoomCommand, ShowAgendaItem
+from rooms.machine import Rejected, RoomCommand, ShowAgendaItem, ShowDocument
 from rooms.media.plane import MediaPlane
 from rooms.media.remote import RemoteMediaPlane
 from rooms.media.room import MediaError
@@ -389,6 +391,11 @@ class RoomSession:
             if found is None:
                 return
             room_command = found
+        elif isinstance(command, messages.Present):
+            shown = await self._document(command)
+            if shown is None:
+                return
+            room_command = shown
         try:
             outcome = await self.hub.submit(self.meeting_id, room_command, self.who.actor)
         except Rejected as rejected:
@@ -400,6 +407,28 @@ class RoomSession:
             )
             return
         self.conn.control(messages.ack(command.id, outcome.seq if outcome.events else None))
+
+    async def _document(self, command: messages.Present) -> ShowDocument | None:
+        """The document's current version, checked against this meeting's documents: every
+        client then shows that version, even if a newer one is uploaded meanwhile."""
+        async with self.database.reader() as db:
+            document = await db.get(Document, command.document_id)
+            version = None
+            if document is not None and document.meeting_id == self.meeting_id:
+                version = await db.scalar(
+                    select(DocumentVersion)
+                    .where(DocumentVersion.document_id == document.id)
+                    .order_by(DocumentVersion.number.desc())
+                    .limit(1)
+                )
+        if document is None or version is None:
+            self.conn.control(
+                messages.error("not_found", "no such document in this meeting", command.id)
+            )
+            return None
+        return ShowDocument(
+            document.id, version.number, version.pages, document.title, command.page
+        )
 
     async def _agenda_item(self, command: messages.SetAgendaItem) -> ShowAgendaItem | None:
         """The item, checked against this meeting's agenda (the room has no database)."""

@@ -43,3 +43,23 @@ def test_a_presentation_without_a_page_count_still_turns_pages() -> None:
     apply(state, m.TurnPage(type="turn_page", id="t", page=40), CHAIR, T0)
     seen = snapshot(state)["presentation"]
     assert (seen["document_id"], seen["page"], seen["pages"]) == (8, 40, None)
+
+
+def test_every_internal_room_command_crosses_processes() -> None:
+    """Commands built by the socket travel to the room's owner through Redis as JSON: each
+    internal command must have a name in the codec (a missing one failed with 1011)."""
+    import typing
+
+    from rooms import codec
+    from rooms.machine import RoomCommand
+
+    internal = [
+        cls
+        for cls in typing.get_args(RoomCommand)
+        if isinstance(cls, type) and not hasattr(cls, "model_dump")
+    ]
+    assert ShowDocument in internal
+    for cls in internal:
+        assert cls in codec._NAMES, cls
+    shown = ShowDocument(5, 2, 3, "Tờ trình", 1)
+    assert codec.decode_command(codec.encode_command(shown)) == shown

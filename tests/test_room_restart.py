@@ -8,6 +8,7 @@ from rooms.store import EventStore
 from server.db import Database
 from server.identity import Role
 from server.settings import Settings
+from tests import pdfs
 from tests.conftest import make_account, serving
 from tests.province import make_province
 from tests.roomclient import RoomClient, addressed_to
@@ -23,13 +24,24 @@ async def test_restart_rebuilds_the_room_and_clients_resume(settings: Settings) 
             p = await make_province(database, client, accounts)
             mid, (point,) = await p.live_meeting(1)
             device = await p.device(point)
+            uploaded = await client.post(
+                f"/api/meetings/{mid}/documents",
+                headers=p.auth("secretary"),
+                files={"file": ("to-trinh.pdf", pdfs.pdf(8), "application/pdf")},
+                data={"title": "Tờ trình"},
+            )
+            document_id = uploaded.json()["id"]
             chair = await RoomClient.open(ws, mid, p.auth("chair"))
             kiosk = await RoomClient.open(ws, mid, device)
             for c in (chair, kiosk):
                 await c.wait_for(lambda f: f["type"] == "welcome")
             await kiosk.send("raise_hand")
             await chair.send("grant_floor", target=f"p:{point}")
-            await chair.send("present", document_id=3, page=7)
+            unknown = await chair.send("present", document_id=999_999, page=1)
+            assert unknown["code"] == "not_found"
+            beyond = await chair.send("present", document_id=document_id, page=9)
+            assert beyond["code"] == "page_out_of_range"
+            await chair.send("present", document_id=document_id, page=7)
             await kiosk.event("presentation.shown")
             last = kiosk.events()[-1]["seq"]
     # The server is gone; the sockets died with it.
@@ -55,7 +67,10 @@ async def test_restart_rebuilds_the_room_and_clients_resume(settings: Settings) 
         welcome = await chair2.wait_for(lambda f: f["type"] == "welcome")
         snapshot = welcome["snapshot"]
         assert snapshot["presentation"] == {
-            "document_id": 3,
+            "document_id": document_id,
+            "version": 1,
+            "pages": 8,
+            "title": "Tờ trình",
             "page": 7,
             "by": f"u:{p.accounts['chair'].id}",
         }

@@ -100,11 +100,14 @@ export class RoomPresentation {
     this.shown = shown;
     const doc = shown ? this.document(shown.document_id, fresh) : null;
     const ready = doc && !doc.failed;
+    // The room names the version it shows and its pages; the document's own facts only
+    // fill in for presentations logged before it did.
+    const pages = shown?.pages ?? doc?.pages;
     const text = $("#presentation");
     text.textContent = !shown
       ? t("present.none")
       : ready
-        ? t("present.doc_title_page", { title: doc.title, page: shown.page, pages: doc.pages })
+        ? t("present.doc_title_page", { title: shown.title || doc.title, page: shown.page, pages })
         : t("present.doc_page", { doc: shown.document_id, page: shown.page });
     text.dataset.page = shown ? String(shown.page) : "";
     $("#present-card").classList.toggle("wide", Boolean(shown));
@@ -120,7 +123,7 @@ export class RoomPresentation {
     $("#present-number-field").hidden = listed;
     $("#present-document").required = !listed;
     $("#prev-page").disabled = !shown || shown.page <= 1;
-    $("#next-page").disabled = !shown || (ready && shown.page >= doc.pages);
+    $("#next-page").disabled = !shown || (ready && shown.page >= pages);
     $("#stop-presenting").disabled = !shown;
   }
 
@@ -128,7 +131,8 @@ export class RoomPresentation {
     const figure = $("#present-figure");
     const image = $("#present-image");
     const status = $("#present-status");
-    if (!shown || !doc || doc.failed || shown.page > doc.pages) {
+    const pages = shown?.pages ?? doc?.pages;
+    if (!shown || !doc || doc.failed || shown.page > pages) {
       figure.hidden = true;
       image.removeAttribute("src");
       delete image.dataset.document;
@@ -139,19 +143,19 @@ export class RoomPresentation {
           ? t("present.loading")
           : doc.failed
             ? problem(doc.failed)
-            : t("present.beyond", { pages: doc.pages });
+            : t("present.beyond", { pages });
       return;
     }
     figure.hidden = false;
     const width = widthFor(figure);
-    const src = pageImage(doc, shown.page, width);
+    const src = pageImage(doc, shown.page, width, shown.version);
     if (image.getAttribute("src") !== src) {
       status.textContent = t("present.loading");
       image.onload = () => (status.textContent = "");
       image.onerror = () => (status.textContent = t("present.page_failed"));
       image.src = src;
       // The next page is likely next: have it ready when the presenter turns.
-      if (shown.page < doc.pages) new Image().src = pageImage(doc, shown.page + 1, width);
+      if (shown.page < pages) new Image().src = pageImage(doc, shown.page + 1, width, shown.version);
     }
     image.alt = t("present.page_alt", { page: shown.page, title: doc.title });
     image.dataset.document = String(doc.id);

@@ -121,7 +121,15 @@ class RoomModel {
         this.presenter = data.key;
         break;
       case "presentation.shown":
-        this.presentation = { document_id: data.document_id, page: data.page, by: data.by };
+        // The version shown (and its pages) travel with it: everyone shows the same one.
+        this.presentation = {
+          document_id: data.document_id,
+          page: data.page,
+          by: data.by,
+          version: data.version,
+          pages: data.pages,
+          title: data.title,
+        };
         break;
       case "presentation.page":
         if (this.presentation) this.presentation = { ...this.presentation, page: data.page, by: data.by };

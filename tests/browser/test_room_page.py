@@ -7,6 +7,7 @@ from typing import Any
 
 from playwright.async_api import Page, expect
 
+from tests import pdfs
 from tests.conftest import PASSWORD
 from tests.province import Province
 
@@ -26,6 +27,13 @@ async def test_chair_and_point_run_a_meeting(
     mid = meeting["id"]
     await p.invite(mid, point_ids=[point])
     await p.step(mid, "schedule")
+    uploaded = await p.client.post(
+        f"/api/meetings/{mid}/documents",
+        headers=p.auth("secretary"),
+        files={"file": ("to-trinh.pdf", pdfs.pdf(8), "application/pdf")},
+        data={"title": "Tờ trình"},
+    )
+    assert uploaded.status_code == 201, uploaded.text
     token = (await p.device(point))["Authorization"].split()[1]
     base = p.client.base_url.__str__().rstrip("/")
 
@@ -57,12 +65,12 @@ async def test_chair_and_point_run_a_meeting(
     await expect(chair.locator("#floor-holder")).to_contain_text("Hội trường UBND xã Tân Phú")
 
     # The presenter's page: every point follows.
-    await chair.get_by_label("Số tài liệu").fill("5")
+    await chair.get_by_label("Chọn tài liệu").select_option(label="1. Tờ trình (8 trang)")
     await chair.get_by_label("Trang", exact=True).fill("3")
     await chair.get_by_role("button", name="Trình chiếu", exact=True).click()
-    await expect(kiosk.locator("#presentation")).to_have_text("Tài liệu số 5 — trang 3")
+    await expect(kiosk.locator("#presentation")).to_have_text("Tờ trình — trang 3/8")
     await chair.get_by_role("button", name="Trang sau").click()
-    await expect(kiosk.locator("#presentation")).to_have_text("Tài liệu số 5 — trang 4")
+    await expect(kiosk.locator("#presentation")).to_have_text("Tờ trình — trang 4/8")
     assert await kiosk.locator("#present-controls").is_hidden()
 
     # Roll call.
@@ -86,7 +94,7 @@ async def test_chair_and_point_run_a_meeting(
     await expect(kiosk.locator("#connection")).to_have_text("Mất kết nối — đang kết nối lại…")
     await chair.get_by_role("button", name="Trang sau").click()
     await expect(kiosk.locator("#connection")).to_have_text("Đã kết nối", timeout=15000)
-    await expect(kiosk.locator("#presentation")).to_have_text("Tài liệu số 5 — trang 5")
+    await expect(kiosk.locator("#presentation")).to_have_text("Tờ trình — trang 5/8")
     # Leaving the room (even for a moment) gave the floor back: the page shows it.
     await expect(kiosk.locator("#floor-holder")).to_have_text("Chưa có ai được mời phát biểu")
 
