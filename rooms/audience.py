@@ -1,6 +1,6 @@
 """Which members receive which events.
 
-Presence (who joins and leaves, who answered the roll call) goes to the people who run
+Presence (who joins and leaves, who answered the roll call, who voted) goes to the people who run
 the meeting and to the member itself: with 200 points joining at 08:00, telling every
 point about every other would be 40,000 messages for nothing a point's screen shows.
 Points and officials get the member count and the members that matter to them
@@ -23,7 +23,7 @@ from rooms.state import ORGANIZERS, Role
 # Who sees the whole membership live.
 WATCHERS = ORGANIZERS | {Role.ADMIN}
 # Events that say who is present: for the watchers, and the member they are about.
-PRESENCE = frozenset({"member.joined", "member.left", "roll_call.answered"})
+PRESENCE = frozenset({"member.joined", "member.left", "roll_call.answered", "poll.voted"})
 # Runs of narrow events remembered per room; a connection further behind fetches instead.
 QUIET_RUNS_KEPT = 256
 

@@ -11,6 +11,7 @@ from rooms.machine import (
     Actor,
     Close,
     ExpireFloor,
+    ExpirePoll,
     Join,
     Leave,
     Open,
@@ -29,6 +30,7 @@ _INTERNAL: dict[str, type] = {
     "expire_floor": ExpireFloor,
     "show_agenda_item": ShowAgendaItem,
     "show_document": ShowDocument,
+    "expire_poll": ExpirePoll,
 }
 _NAMES = {cls: name for name, cls in _INTERNAL.items()}
 

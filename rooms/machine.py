@@ -12,7 +12,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from rooms import messages as m
-from rooms.state import ORGANIZERS, Event, Role, RoomState, evolve
+from rooms import polls
+from rooms.state import ORGANIZERS, Event, Poll, Role, RoomState, evolve
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,24 @@ class ShowDocument:
     page: int
 
 
-RoomCommand = m.Command | Open | Close | Join | Leave | ExpireFloor | ShowAgendaItem | ShowDocument
+@dataclass(frozen=True)
+class ExpirePoll:
+    """The poll's time limit has run out (sent by the room's timer)."""
+
+    number: int
+
+
+RoomCommand = (
+    m.Command
+    | Open
+    | Close
+    | Join
+    | Leave
+    | ExpireFloor
+    | ShowAgendaItem
+    | ShowDocument
+    | ExpirePoll
+)
 Draft = tuple[str, dict[str, Any]]
 
 
@@ -143,6 +161,8 @@ def _close(state: RoomState, _: Close, actor: Actor, now: datetime) -> list[Draf
     drafts: list[Draft] = []
     if state.roll_call is not None:
         drafts.append(_roll_call_result(state))
+    if state.poll is not None:
+        drafts.append(_poll_result(state.poll, "room_closed"))
     if state.recording is not None:
         drafts.append(("recording.stopped", {"number": state.recording.number}))
     drafts.append(("room.closed", {}))
@@ -385,6 +405,80 @@ def _close_roll_call(
     return [_roll_call_result(state)]
 
 
+def _open_poll(state: RoomState, c: m.OpenPoll, actor: Actor, now: datetime) -> list[Draft]:
+    _require(actor.role in ORGANIZERS, "the chair or the secretary")
+    if state.poll is not None:
+        raise Rejected("poll_open", f"poll {state.poll.number} is still open")
+    voters = polls.Voters(c.voters)
+    eligible = polls.eligible(state.members.values(), voters)
+    if not eligible:
+        raise Rejected("no_voters", "nobody present may vote in such a poll")
+    closes_at = now + timedelta(seconds=c.seconds) if c.seconds else None
+    return [
+        (
+            "poll.opened",
+            {
+                "number": state.polls_held + 1,
+                "question": c.question,
+                "options": list(c.options or polls.DEFAULT_OPTIONS),
+                "voters": voters.value,
+                "rule": c.rule,
+                "closes_at": closes_at.isoformat() if closes_at else None,
+                "eligible": sorted(eligible),
+                "present": len(state.members),
+                "agenda_item_id": state.agenda_item.item_id if state.agenda_item else None,
+            },
+        )
+    ]
+
+
+def _open_poll_numbered(state: RoomState, number: int) -> Poll:
+    if state.poll is None or state.poll.number != number:
+        raise Rejected("poll_closed", f"poll {number} is not open")
+    return state.poll
+
+
+def _cast_ballot(state: RoomState, c: m.CastBallot, actor: Actor, now: datetime) -> list[Draft]:
+    poll = _open_poll_numbered(state, c.poll)
+    if actor.key not in poll.eligible:
+        raise Rejected(
+            "not_eligible", "only those present when the poll opened may vote (one per point)"
+        )
+    if c.option >= len(poll.options):
+        raise Rejected("invalid_option", f"choose an option from 0 to {len(poll.options) - 1}")
+    if poll.choices.get(actor.key) == c.option:
+        return []  # the same ballot again: nothing changes
+    return [("poll.voted", {"number": poll.number, "key": actor.key, "option": c.option})]
+
+
+def _poll_result(poll: Poll, reason: str) -> Draft:
+    counts = polls.count_choices(poll.options, poll.choices.values())
+    result = polls.tally(poll.options, counts, len(poll.eligible), polls.Rule(poll.rule))
+    return (
+        "poll.closed",
+        {
+            "number": poll.number,
+            "question": poll.question,
+            "voters": poll.voters,
+            "reason": reason,
+            "result": result.as_dict(),
+            "not_voted": sorted(poll.eligible - poll.choices.keys()),
+        },
+    )
+
+
+def _close_poll(state: RoomState, c: m.ClosePoll, actor: Actor, now: datetime) -> list[Draft]:
+    _require(actor.role in ORGANIZERS, "the chair or the secretary")
+    return [_poll_result(_open_poll_numbered(state, c.poll), "closed")]
+
+
+def _expire_poll(state: RoomState, c: ExpirePoll, actor: Actor, now: datetime) -> list[Draft]:
+    poll = state.poll
+    if poll is None or poll.number != c.number or poll.closes_at is None or now < poll.closes_at:
+        return []  # closed meanwhile, or not yet due
+    return [_poll_result(poll, "time_up")]
+
+
 def _chat(state: RoomState, c: m.Chat, actor: Actor, now: datetime) -> list[Draft]:
     member = state.members.get(actor.key)
     return [
@@ -436,6 +530,10 @@ _DECIDERS: dict[type, Any] = {
     ExpireFloor: _expire_floor,
     ShowAgendaItem: _show_agenda_item,
     ShowDocument: _show_document,
+    m.OpenPoll: _open_poll,
+    m.CastBallot: _cast_ballot,
+    m.ClosePoll: _close_poll,
+    ExpirePoll: _expire_poll,
     m.Ping: _ping,
     m.RaiseHand: _raise_hand,
     m.LowerHand: _lower_hand,

@@ -204,6 +204,40 @@ class Thumbnails(_Command):
     page: Annotated[int, Field(ge=0, le=1000)]
 
 
+PollText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+OptionText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class OpenPoll(_Command):
+    """Chair or secretary: put a question to the vote (biểu quyết). Those present now may
+    vote: one ballot per point (``voters: "points"``) or per official (``"people"``)."""
+
+    type: Literal["open_poll"]
+    question: PollText
+    options: Annotated[list[OptionText], Field(min_length=2, max_length=10)] | None = None
+    voters: Literal["points", "people"] = "points"
+    rule: Literal["majority_of_eligible", "majority_of_cast", "two_thirds_of_eligible"] = (
+        "majority_of_eligible"
+    )
+    seconds: Annotated[int, Field(ge=10, le=3600)] | None = None
+
+
+class CastBallot(_Command):
+    """An eligible voter: choose an option (index from 0); a ballot may be changed until
+    the poll closes."""
+
+    type: Literal["cast_ballot"]
+    poll: Annotated[int, Field(ge=1, le=100_000)]
+    option: Annotated[int, Field(ge=0, le=9)]
+
+
+class ClosePoll(_Command):
+    """Chair or secretary: close the poll; the result is an event."""
+
+    type: Literal["close_poll"]
+    poll: Annotated[int, Field(ge=1, le=100_000)]
+
+
 MediaCommand = Offer | Candidate | Thumbnails
 
 Command = (
@@ -228,6 +262,9 @@ Command = (
     | StartRecording
     | StopRecording
     | SetAgendaItem
+    | OpenPoll
+    | CastBallot
+    | ClosePoll
     | Offer
     | Candidate
     | Thumbnails

@@ -20,7 +20,16 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from rooms.machine import SYSTEM, Actor, ExpireFloor, Leave, Rejected, RoomCommand, apply
+from rooms.machine import (
+    SYSTEM,
+    Actor,
+    ExpireFloor,
+    ExpirePoll,
+    Leave,
+    Rejected,
+    RoomCommand,
+    apply,
+)
 from rooms.state import Event, RoomState, evolve, snapshot
 from rooms.store import EventStore
 
@@ -78,6 +87,7 @@ class Room:
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._floor_timer: asyncio.TimerHandle | None = None
+        self._poll_timer: asyncio.TimerHandle | None = None
         self._requests: OrderedDict[str, list[Event]] = OrderedDict()
 
     async def load(self, live_connection: Callable[[str], bool]) -> None:
@@ -107,7 +117,7 @@ class Room:
         self.state = state
         self.published_seq = state.seq
         self._requests = requests
-        self._arm_floor_timer()
+        self._arm_timers()
 
     async def submit(
         self,
@@ -128,8 +138,9 @@ class Room:
         return await future
 
     async def stop(self) -> None:
-        if self._floor_timer is not None:
-            self._floor_timer.cancel()
+        for timer in (self._floor_timer, self._poll_timer):
+            if timer is not None:
+                timer.cancel()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -152,7 +163,7 @@ class Room:
                 log.exception("room %s: batch failed", self.meeting_id)
                 self._fail(batch, RoomUnavailable(str(exc)))
             finally:
-                self._arm_floor_timer()
+                self._arm_timers()
 
     @staticmethod
     def _fail(batch: list[_Pending], error: Exception) -> None:
@@ -223,24 +234,31 @@ class Room:
         if len(self._requests) > REMEMBERED_REQUESTS:
             self._requests.popitem(last=False)
 
-    def _arm_floor_timer(self) -> None:
-        if self._floor_timer is not None:
-            self._floor_timer.cancel()
-            self._floor_timer = None
-        floor = self.state.floor
-        if floor is None or floor.expires_at is None or self.broken is not None:
+    def _arm_timers(self) -> None:
+        """Time limits (the floor's, the poll's) end by a command the room sends itself."""
+        for timer in (self._floor_timer, self._poll_timer):
+            if timer is not None:
+                timer.cancel()
+        self._floor_timer = self._poll_timer = None
+        if self.broken is not None:
             return
-        # A little after the limit: an early tick would find the floor not yet expired.
-        delay = max(0.0, (floor.expires_at - self.clock()).total_seconds()) + 0.05
-        loop = asyncio.get_running_loop()
-        self._floor_timer = loop.call_later(delay, self._expire_floor)
+        floor, poll = self.state.floor, self.state.poll
+        if floor is not None and floor.expires_at is not None:
+            self._floor_timer = self._at(floor.expires_at, ExpireFloor())
+        if poll is not None and poll.closes_at is not None:
+            self._poll_timer = self._at(poll.closes_at, ExpirePoll(poll.number))
 
-    def _expire_floor(self) -> None:
+    def _at(self, moment: datetime, command: RoomCommand) -> asyncio.TimerHandle:
+        # A little after the limit: an early tick would find it not yet due.
+        delay = max(0.0, (moment - self.clock()).total_seconds()) + 0.05
+        return asyncio.get_running_loop().call_later(delay, self._expire, command)
+
+    def _expire(self, command: RoomCommand) -> None:
         async def expire() -> None:
             try:
-                await self.submit(ExpireFloor(), SYSTEM)
+                await self.submit(command, SYSTEM)
             except (Rejected, RoomUnavailable) as exc:
-                log.info("room %s: floor expiry not applied: %s", self.meeting_id, exc)
+                log.info("room %s: %s not applied: %s", self.meeting_id, command, exc)
 
         task = asyncio.get_running_loop().create_task(expire())
         _background.add(task)

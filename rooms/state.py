@@ -73,6 +73,19 @@ class Presentation:
 
 
 @dataclass
+class Poll:
+    number: int
+    question: str
+    options: tuple[str, ...]
+    voters: str  # points | people
+    rule: str
+    opened_at: datetime
+    closes_at: datetime | None
+    eligible: frozenset[str]  # who was present when it opened and may vote
+    choices: dict[str, int] = field(default_factory=dict)  # voter -> option index
+
+
+@dataclass
 class RollCall:
     number: int
     opened_at: datetime
@@ -107,6 +120,8 @@ class RoomState:
     presentation: Presentation | None = None
     roll_call: RollCall | None = None
     roll_calls_held: int = 0
+    poll: Poll | None = None
+    polls_held: int = 0
     recording: Recording | None = None
     recordings_made: int = 0
     agenda_item: AgendaCurrent | None = None
@@ -114,6 +129,30 @@ class RoomState:
     def role_of(self, key: str) -> Role | None:
         member = self.members.get(key)
         return member.role if member else None
+
+
+def _poll_view(poll: Poll | None, viewer: str | None, everyone: bool) -> dict[str, Any] | None:
+    """The open poll as a member sees it: the question, how many have voted, and their own
+    ballot (organizers also see whose ballots are in)."""
+    if poll is None:
+        return None
+    view: dict[str, Any] = {
+        "number": poll.number,
+        "question": poll.question,
+        "options": list(poll.options),
+        "voters": poll.voters,
+        "rule": poll.rule,
+        "opened_at": poll.opened_at.isoformat(),
+        "closes_at": poll.closes_at.isoformat() if poll.closes_at else None,
+        "eligible_count": len(poll.eligible),
+        "voted_count": len(poll.choices),
+        "may_vote": viewer in poll.eligible if viewer else False,
+        "my_ballot": poll.choices.get(viewer) if viewer else None,
+    }
+    if everyone:
+        view["voted"] = sorted(poll.choices)
+        view["eligible"] = sorted(poll.eligible)
+    return view
 
 
 def evolve(state: RoomState, event: Event) -> None:
@@ -247,6 +286,30 @@ def _stopped(state: RoomState, _: Event) -> None:
     state.presentation = None
 
 
+def _poll_opened(state: RoomState, event: Event) -> None:
+    d = event.data
+    state.poll = Poll(
+        d["number"],
+        d["question"],
+        tuple(d["options"]),
+        d["voters"],
+        d["rule"],
+        event.at,
+        datetime.fromisoformat(d["closes_at"]) if d.get("closes_at") else None,
+        frozenset(d["eligible"]),
+    )
+
+
+def _poll_voted(state: RoomState, event: Event) -> None:
+    if state.poll is not None and state.poll.number == event.data["number"]:
+        state.poll.choices[event.data["key"]] = event.data["option"]
+
+
+def _poll_closed(state: RoomState, event: Event) -> None:
+    state.polls_held = event.data["number"]
+    state.poll = None
+
+
 def _roll_call_opened(state: RoomState, event: Event) -> None:
     state.roll_call = RollCall(event.data["number"], event.at)
 
@@ -293,6 +356,9 @@ _HANDLERS = {
     "presentation.shown": _shown,
     "presentation.page": _page,
     "presentation.stopped": _stopped,
+    "poll.opened": _poll_opened,
+    "poll.voted": _poll_voted,
+    "poll.closed": _poll_closed,
     "roll_call.opened": _roll_call_opened,
     "roll_call.answered": _roll_call_answered,
     "roll_call.closed": _roll_call_closed,
@@ -386,5 +452,5 @@ def snapshot(
             if state.agenda_item
             else None
         ),
-        "poll": None,
+        "poll": _poll_view(state.poll, viewer, everyone),
     }

@@ -85,7 +85,8 @@ async def draft_content(
 ) -> dict[str, Any]:
     """The minutes as far as the meeting's own records tell them: the secretary edits from
     there (free sections, decisions)."""
-    found, _ = presences(await EventStore(database).since(meeting.id, 0))
+    log = await EventStore(database).since(meeting.id, 0)
+    found, _ = presences(log)
     attended = {p.id for p in found if p.kind == "point"}
     points = (
         await db.execute(
@@ -119,9 +120,28 @@ async def draft_content(
             {"position": i.position, "title": i.title, "presenter": i.presenter_name}
             for i in await list_items(db, meeting.id)
         ],
-        "decisions": [],
+        "decisions": [
+            {"title": e.data["question"], "result": vote_result_text(e.data["result"])}
+            for e in log
+            if e.kind == "poll.closed"
+        ],
         "sections": [{"heading": "Nội dung", "text": ""}],
     }
+
+
+def vote_result_text(result: dict[str, Any]) -> str:
+    """ "Tán thành 150/204 (73,53%); Không tán thành 30/204 (14,71%); … — thông qua"."""
+    eligible = result["eligible"]
+    parts = [
+        f"{option} {count}/{eligible} ({str(pct).replace('.', ',')}%)"
+        for option, count, pct in zip(
+            result["options"], result["counts"], result["pct_of_eligible"], strict=True
+        )
+    ]
+    if result.get("not_voted"):
+        parts.append(f"không biểu quyết được ghi nhận: {result['not_voted']}")
+    verdict = "thông qua" if result["passed"] else "không thông qua"
+    return "; ".join(parts) + f" — {verdict}"
 
 
 async def create(

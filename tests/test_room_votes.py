@@ -1,0 +1,91 @@
+"""Votes through real WebSockets: 200 conference points vote at once and every ballot is
+counted once; refusals come back as error frames; the result reaches every point and the
+minutes draft. Both databases."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+from tests.province import Province
+from tests.roomclient import RoomClient
+
+VOTERS = 200
+
+
+async def test_two_hundred_points_vote_at_once_and_every_ballot_counts_once(
+    live_province: Province,
+) -> None:
+    p = live_province
+    meeting = await p.meeting()
+    mid = meeting["id"]
+    invited = await p.invite(mid, unit_ids=[p.units["hoa-son"]])
+    points = [row["point_id"] for row in invited.json()["added"]][:VOTERS]
+    late_point = [row["point_id"] for row in invited.json()["added"]][VOTERS]
+    assert (await p.step(mid, "schedule")).status_code == 200
+    assert (await p.step(mid, "start", role="chair")).status_code == 200
+    devices = [await p.device(point) for point in points]
+    ws = p.ws_url
+    chair = await RoomClient.open(ws, mid, p.auth("chair"))
+    await chair.wait_for(lambda f: f["type"] == "welcome")
+    clients = await asyncio.gather(*(RoomClient.open(ws, mid, d) for d in devices))
+    await asyncio.gather(*(c.wait_for(lambda f: f["type"] == "welcome") for c in clients))
+
+    opened = await chair.send("open_poll", question="Thông qua dự toán ngân sách năm 2027?")
+    assert opened["type"] == "ack", opened
+    shown = await chair.event("poll.opened")
+    assert len(shown["data"]["eligible"]) == VOTERS
+    await asyncio.gather(*(c.event("poll.opened") for c in clients))
+
+    # Everyone at once; some change their mind, some send the same ballot twice.
+    choices = [random.Random(i).choice([0, 0, 0, 1, 2]) for i in range(VOTERS)]
+
+    async def vote(client: RoomClient, option: int, index: int) -> None:
+        if index % 10 == 0:
+            first = await client.send("cast_ballot", poll=1, option=(option + 1) % 3)
+            assert first["type"] == "ack", first
+        answer = await client.send("cast_ballot", poll=1, option=option)
+        assert answer["type"] == "ack", answer
+        if index % 7 == 0:
+            again = await client.send("cast_ballot", poll=1, option=option)
+            assert again["type"] == "ack"
+
+    await asyncio.gather(
+        *(vote(c, o, i) for i, (c, o) in enumerate(zip(clients, choices, strict=True)))
+    )
+
+    # A point that arrives after the poll opened may not vote; bad input is refused.
+    late = await RoomClient.open(ws, mid, await p.device(late_point))
+    await late.wait_for(lambda f: f["type"] == "welcome")
+    assert (await late.send("cast_ballot", poll=1, option=0))["code"] == "not_eligible"
+    assert (await clients[0].send("cast_ballot", poll=1, option=7))["code"] == "invalid_option"
+    assert (await clients[0].send("cast_ballot", poll=2, option=0))["code"] == "poll_closed"
+    assert (await clients[0].send("close_poll", poll=1))["code"] == "not_allowed"
+
+    closed = await chair.send("close_poll", poll=1)
+    assert closed["type"] == "ack", closed
+    result_event = await chair.event("poll.closed")
+    result = result_event["data"]["result"]
+    expected = [choices.count(0), choices.count(1), choices.count(2)]
+    assert result["counts"] == expected
+    assert result["cast"] == VOTERS and result["eligible"] == VOTERS
+    assert result["passed"] is (2 * expected[0] > VOTERS)
+    seen = await asyncio.gather(*(c.event("poll.closed") for c in clients[:20]))
+    assert all(s["data"]["result"]["counts"] == expected for s in seen)
+    after = await clients[1].send("cast_ballot", poll=1, option=0)
+    assert after["code"] == "poll_closed"
+
+    # The result goes into the minutes draft.
+    await p.step(mid, "end", role="chair")
+    drafted = await p.client.post(
+        f"/api/meetings/{mid}/minutes", headers=p.auth("secretary"), json={}
+    )
+    assert drafted.status_code == 201, drafted.text
+    versions = await p.client.get(
+        f"/api/meetings/{mid}/minutes/versions", headers=p.auth("secretary")
+    )
+    (decision,) = versions.json()[0]["content"]["decisions"]
+    assert decision["title"] == "Thông qua dự toán ngân sách năm 2027?"
+    assert f"Tán thành {expected[0]}/{VOTERS}" in decision["result"]
+    for client in (*clients, chair, late):
+        await client.close()
