@@ -89,8 +89,14 @@ def encode_outcome(outcome: Outcome) -> dict[str, Any]:
         "events": [encode_event(e) for e in outcome.events],
         "seq": outcome.seq,
         "snapshot": outcome.snapshot,
+        "ballot": outcome.ballot,
     }
 
 
 def decode_outcome(data: dict[str, Any]) -> Outcome:
-    return Outcome([decode_event(e) for e in data["events"]], data["seq"], data["snapshot"])
+    return Outcome(
+        [decode_event(e) for e in data["events"]],
+        data["seq"],
+        data["snapshot"],
+        data.get("ballot"),
+    )

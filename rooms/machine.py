@@ -427,6 +427,7 @@ def _open_poll(state: RoomState, c: m.OpenPoll, actor: Actor, now: datetime) -> 
                 "eligible": sorted(eligible),
                 "present": len(state.members),
                 "agenda_item_id": state.agenda_item.item_id if state.agenda_item else None,
+                "secret": c.secret,
             },
         )
     ]
@@ -446,13 +447,25 @@ def _cast_ballot(state: RoomState, c: m.CastBallot, actor: Actor, now: datetime)
         )
     if c.option >= len(poll.options):
         raise Rejected("invalid_option", f"choose an option from 0 to {len(poll.options) - 1}")
+    if poll.secret:
+        # The choice goes to the ballot box (the room writes it); the log says who voted.
+        if actor.key in poll.voted:
+            if c.ballot is None:
+                raise Rejected("ballot_required", "give your ballot's id to change it")
+            return []
+        return [("poll.voted", {"number": poll.number, "key": actor.key})]
     if poll.choices.get(actor.key) == c.option:
         return []  # the same ballot again: nothing changes
     return [("poll.voted", {"number": poll.number, "key": actor.key, "option": c.option})]
 
 
 def _poll_result(poll: Poll, reason: str) -> Draft:
-    counts = polls.count_choices(poll.options, poll.choices.values())
+    if poll.secret:
+        if poll.box_counts is None:
+            raise Rejected("unavailable", "the ballot box has not been counted; retry")
+        counts = poll.box_counts
+    else:
+        counts = polls.count_choices(poll.options, poll.choices.values())
     result = polls.tally(poll.options, counts, len(poll.eligible), polls.Rule(poll.rule))
     return (
         "poll.closed",
@@ -462,7 +475,8 @@ def _poll_result(poll: Poll, reason: str) -> Draft:
             "voters": poll.voters,
             "reason": reason,
             "result": result.as_dict(),
-            "not_voted": sorted(poll.eligible - poll.choices.keys()),
+            "secret": poll.secret,
+            "not_voted": sorted(poll.eligible - poll.voted),
         },
     )
 

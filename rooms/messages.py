@@ -220,15 +220,22 @@ class OpenPoll(_Command):
         "majority_of_eligible"
     )
     seconds: Annotated[int, Field(ge=10, le=3600)] | None = None
+    # Secret: who voted is known, what each voted is not (docs/votes.md).
+    secret: bool = False
+
+
+BallotId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
 
 
 class CastBallot(_Command):
     """An eligible voter: choose an option (index from 0); a ballot may be changed until
-    the poll closes."""
+    the poll closes. In a secret poll the ack carries the ballot's ``ballot`` id: only its
+    holder can change that ballot (give it back as ``ballot``)."""
 
     type: Literal["cast_ballot"]
     poll: Annotated[int, Field(ge=1, le=100_000)]
     option: Annotated[int, Field(ge=0, le=9)]
+    ballot: BallotId | None = None
 
 
 class ClosePoll(_Command):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Float, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Float, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base, UTCDateTime
@@ -45,3 +45,24 @@ class RoomRecording(Base):
     # The agenda item the meeting was on when the recording started (no foreign key: the
     # recording outlives an item deleted later).
     agenda_item_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class SecretBallot(Base):
+    """One ballot of a secret poll, in the ballot box: the choice and nothing else.
+
+    Who voted is in the room's event log (``poll.voted`` without a choice); nothing here
+    points to it: the key is random (not a counter that orders ballots), there is no time,
+    and on SQLite the table has no rowid, so rows are kept in key order, not arrival
+    order. docs/votes.md says what this does not protect against.
+    """
+
+    __tablename__ = "secret_ballots"
+    __table_args__ = (
+        Index("ix_secret_ballots_meeting_poll", "meeting_id", "poll"),
+        {"sqlite_with_rowid": False},
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(Integer)
+    poll: Mapped[int] = mapped_column(Integer)
+    option: Mapped[int] = mapped_column(Integer)

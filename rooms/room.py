@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -20,9 +21,11 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from rooms import messages as m
 from rooms.machine import (
     SYSTEM,
     Actor,
+    Close,
     ExpireFloor,
     ExpirePoll,
     Leave,
@@ -30,8 +33,8 @@ from rooms.machine import (
     RoomCommand,
     apply,
 )
-from rooms.state import Event, RoomState, evolve, snapshot
-from rooms.store import EventStore
+from rooms.state import Event, Poll, RoomState, evolve, snapshot
+from rooms.store import BallotWrite, EventStore
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +59,7 @@ class Outcome:
     events: list[Event]
     seq: int
     snapshot: dict[str, Any] | None = None
+    ballot: str | None = None  # a secret ballot's id, for its holder to change it
 
 
 @dataclass
@@ -178,6 +182,7 @@ class Room:
         now = self.clock()
         results: list[tuple[_Pending, Outcome | Exception]] = []
         persisted: list[Event] = []
+        box = BallotBox(self.store, self.meeting_id)
         for pending in batch:
             known = self._requests.get(pending.request_id) if pending.request_id else None
             if known is not None:
@@ -187,18 +192,20 @@ class Room:
                 results.append((pending, Outcome(known, seq, shot)))
                 continue
             try:
+                secret = await box.before(self.state, pending.command, pending.actor)
                 events = apply(self.state, pending.command, pending.actor, now, pending.request_id)
             except Rejected as rejected:
                 results.append((pending, rejected))
                 continue
+            ballot = box.after(secret, pending.command) if secret else None
             persisted += events
             if pending.request_id:
                 self._remember(pending.request_id, events)
             viewer = pending.snapshot_for
             shot = snapshot(self.state, viewer.key, viewer.role) if viewer else None
-            results.append((pending, Outcome(events, self.state.seq, shot)))
+            results.append((pending, Outcome(events, self.state.seq, shot, ballot)))
         try:
-            await self.store.append(self.meeting_id, persisted)
+            await self.store.append(self.meeting_id, persisted, box.writes)
         except IntegrityError as exc:
             # Someone else wrote these seqs: another process owns the room now.
             self.broken = "another process owns this room"
@@ -263,6 +270,70 @@ class Room:
         task = asyncio.get_running_loop().create_task(expire())
         _background.add(task)
         task.add_done_callback(_background.discard)
+
+
+class BallotBox:
+    """A batch's secret ballots: checked before the room applies a cast, written with the
+    batch's events, and counted (the box plus this batch) when a secret poll closes.
+
+    The room's state learns only who voted; the choice goes from the command to the box.
+    """
+
+    def __init__(self, store: EventStore, meeting_id: int) -> None:
+        self.store = store
+        self.meeting_id = meeting_id
+        self.writes: list[BallotWrite] = []
+        self._options: dict[str, int] = {}  # ballot id -> option: ballots new in this batch
+        self._changed: dict[str, int] = {}  # stored ballots changed in this batch -> option
+        self._before_change: dict[str, int] = {}  # their option in the box
+
+    async def before(self, state: RoomState, command: RoomCommand, actor: Actor) -> Poll | None:
+        """The secret poll a command concerns (cast or close), made ready for it."""
+        poll = state.poll
+        if poll is None or not poll.secret:
+            return None
+        if isinstance(command, m.CastBallot) and command.poll == poll.number:
+            if command.ballot is not None:
+                if actor.key not in poll.voted:
+                    raise Rejected("unknown_ballot", "cast your own ballot first")
+                if await self._option(poll, command.ballot) is None:
+                    raise Rejected("unknown_ballot", "no such ballot in this poll")
+            return poll
+        if isinstance(command, m.ClosePoll | ExpirePoll | Close):
+            counts = await self.store.box_counts(self.meeting_id, poll.number, len(poll.options))
+            for option in self._options.values():  # new in this batch, as they stand now
+                counts[option] += 1
+            for ballot_id, option in self._changed.items():
+                counts[option] += 1
+                counts[self._before_change[ballot_id]] -= 1
+            poll.box_counts = counts
+            return None
+        return None
+
+    def after(self, poll: Poll, command: RoomCommand) -> str | None:
+        """Put the cast ballot in the box (or change it); its id for the voter."""
+        assert isinstance(command, m.CastBallot)
+        if command.ballot is None:
+            ballot_id = secrets.token_hex(16)
+            self.writes.append(BallotWrite(ballot_id, poll.number, command.option, True))
+            self._options[ballot_id] = command.option
+            return ballot_id
+        self.writes.append(BallotWrite(command.ballot, poll.number, command.option, False))
+        if command.ballot in self._options:
+            self._options[command.ballot] = command.option
+        else:
+            self._changed[command.ballot] = command.option
+        return command.ballot
+
+    async def _option(self, poll: Poll, ballot_id: str) -> int | None:
+        if ballot_id in self._options:
+            return self._options[ballot_id]
+        if ballot_id in self._changed:
+            return self._changed[ballot_id]
+        option = await self.store.ballot_option(self.meeting_id, poll.number, ballot_id)
+        if option is not None:
+            self._before_change[ballot_id] = option
+        return option
 
 
 # Strong references to fire-and-forget tasks (the loop keeps only weak ones).

@@ -82,7 +82,12 @@ class Poll:
     opened_at: datetime
     closes_at: datetime | None
     eligible: frozenset[str]  # who was present when it opened and may vote
-    choices: dict[str, int] = field(default_factory=dict)  # voter -> option index
+    secret: bool = False
+    voted: set[str] = field(default_factory=set)
+    choices: dict[str, int] = field(default_factory=dict)  # voter -> option (open polls)
+    # A secret poll's counts, loaded from the ballot box by the room just before it closes
+    # (never from the log: the log does not hold the choices).
+    box_counts: list[int] | None = None
 
 
 @dataclass
@@ -145,12 +150,14 @@ def _poll_view(poll: Poll | None, viewer: str | None, everyone: bool) -> dict[st
         "opened_at": poll.opened_at.isoformat(),
         "closes_at": poll.closes_at.isoformat() if poll.closes_at else None,
         "eligible_count": len(poll.eligible),
-        "voted_count": len(poll.choices),
+        "secret": poll.secret,
+        "voted_count": len(poll.voted),
         "may_vote": viewer in poll.eligible if viewer else False,
+        "has_voted": viewer in poll.voted if viewer else False,
         "my_ballot": poll.choices.get(viewer) if viewer else None,
     }
     if everyone:
-        view["voted"] = sorted(poll.choices)
+        view["voted"] = sorted(poll.voted)
         view["eligible"] = sorted(poll.eligible)
     return view
 
@@ -297,12 +304,15 @@ def _poll_opened(state: RoomState, event: Event) -> None:
         event.at,
         datetime.fromisoformat(d["closes_at"]) if d.get("closes_at") else None,
         frozenset(d["eligible"]),
+        bool(d.get("secret", False)),
     )
 
 
 def _poll_voted(state: RoomState, event: Event) -> None:
     if state.poll is not None and state.poll.number == event.data["number"]:
-        state.poll.choices[event.data["key"]] = event.data["option"]
+        state.poll.voted.add(event.data["key"])
+        if "option" in event.data:
+            state.poll.choices[event.data["key"]] = event.data["option"]
 
 
 def _poll_closed(state: RoomState, event: Event) -> None:

@@ -406,7 +406,10 @@ class RoomSession:
                 messages.error("unavailable", "the room could not record that; retry", command.id)
             )
             return
-        self.conn.control(messages.ack(command.id, outcome.seq if outcome.events else None))
+        extra = {"ballot": outcome.ballot} if outcome.ballot else {}
+        self.conn.control(
+            messages.ack(command.id, outcome.seq if outcome.events else None, **extra)
+        )
 
     async def _document(self, command: messages.Present) -> ShowDocument | None:
         """The document's current version, checked against this meeting's documents: every

@@ -89,3 +89,68 @@ async def test_two_hundred_points_vote_at_once_and_every_ballot_counts_once(
     assert f"Tán thành {expected[0]}/{VOTERS}" in decision["result"]
     for client in (*clients, chair, late):
         await client.close()
+
+
+async def test_a_secret_ballot_is_counted_but_never_linked_to_the_voter(
+    live_province: Province, database_url: str
+) -> None:
+    p = live_province
+    mid, points = await p.live_meeting(points=2)
+    devices = [await p.device(point) for point in points]
+    chair = await RoomClient.open(p.ws_url, mid, p.auth("chair"))
+    await chair.wait_for(lambda f: f["type"] == "welcome")
+    first, second = [await RoomClient.open(p.ws_url, mid, d) for d in devices]
+    for client in (first, second):
+        await client.wait_for(lambda f: f["type"] == "welcome")
+    opened = await chair.send("open_poll", question="Bầu trưởng ban?", secret=True)
+    assert opened["type"] == "ack"
+    await first.event("poll.opened")
+
+    cast = await first.send("cast_ballot", poll=1, option=1)
+    assert cast["type"] == "ack" and len(cast["ballot"]) == 32
+    again = await first.send("cast_ballot", poll=1, option=0)
+    assert again["code"] == "ballot_required"  # a second ballot: only by changing the first
+    changed = await first.send("cast_ballot", poll=1, option=0, ballot=cast["ballot"])
+    assert changed["type"] == "ack" and changed["ballot"] == cast["ballot"]
+    stolen = await second.send("cast_ballot", poll=1, option=2, ballot=cast["ballot"])
+    assert stolen["code"] == "unknown_ballot"  # not before casting one's own
+    mine = await second.send("cast_ballot", poll=1, option=2)
+    assert mine["type"] == "ack"
+    forged = await second.send("cast_ballot", poll=1, option=2, ballot="0" * 32)
+    assert forged["code"] == "unknown_ballot"
+
+    voted = await chair.event("poll.voted")
+    assert set(voted["data"]) == {"number", "key"}  # who, never what
+    assert (await chair.send("close_poll", poll=1))["type"] == "ack"
+    closed = await chair.event("poll.closed")
+    assert closed["data"]["result"]["counts"] == [1, 0, 1]
+    assert closed["data"]["secret"] is True
+
+    # Nothing stored links a voter to a choice: the log has who voted, the box has
+    # choices with random keys and no time.
+    from sqlalchemy import text
+
+    from server.db import Database
+
+    database = Database(database_url)
+    try:
+        async with database.reader() as db:
+            logged = (await db.execute(text(
+                "SELECT kind, data FROM room_events WHERE meeting_id = :m ORDER BY seq"
+            ), {"m": mid})).all()  # fmt: skip
+            box = (await db.execute(text(
+                "SELECT * FROM secret_ballots WHERE meeting_id = :m"
+            ), {"m": mid})).mappings().all()  # fmt: skip
+    finally:
+        await database.dispose()
+    import json
+
+    for kind, data in logged:
+        data = data if isinstance(data, dict) else json.loads(data)
+        if kind == "poll.voted":
+            assert "option" not in data
+    assert sorted(row["option"] for row in box) == [0, 2]
+    assert all(set(row) == {"id", "meeting_id", "poll", "option"} for row in box)
+    assert cast["ballot"] in {row["id"] for row in box}  # only its holder knows which
+    for client in (first, second, chair):
+        await client.close()
