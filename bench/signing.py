@@ -154,7 +154,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         }
         bench.call(
             "POST", f"/api/users/{bench.ids['phochutich']}/certificates/issue", "phochutich",
-            json={"pin": PIN},
+            json={"pin": PIN, "password": password},
         )  # fmt: skip
         chain = ["thuky", "phochutich", "chutich"]
         sign_times: list[list[float]] = []
@@ -183,7 +183,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         )
         bench.call(
             "POST", f"/api/users/{bench.ids['phochutich']}/certificates/request", "phochutich",
-            json={"public_key": base64.b64encode(spki).decode()},
+            json={"public_key": base64.b64encode(spki).decode(), "password": password},
         )  # fmt: skip
         meeting, _ = bench.submitted("Giao ban ngoài", chain)
         url = f"/api/meetings/{meeting}/minutes"

@@ -505,10 +505,6 @@ def audit_verify() -> None:
     click.echo("audit chain intact")
 
 
-if __name__ == "__main__":
-    main()
-
-
 @main.group("ca")
 def ca_group() -> None:
     """The built-in certificate authority (demos and tests; production imports the
@@ -606,3 +602,7 @@ def verify_command(pdf: Path) -> None:
             f"changes after: {report.modification_level}"
         )
     sys.exit(0 if all(r.verdict == "valid" for r in reports) else 1)
+
+
+if __name__ == "__main__":
+    main()

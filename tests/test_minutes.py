@@ -45,7 +45,9 @@ async def held_meeting(province: Province) -> int:
 
 async def issue(province: Province, account: Account, pin: str = PIN) -> dict[str, Any]:
     response = await province.client.post(
-        f"/api/users/{account.id}/certificates/issue", headers=account.auth, json={"pin": pin}
+        f"/api/users/{account.id}/certificates/issue",
+        headers=account.auth,
+        json={"pin": pin, "password": account.password},
     )
     assert response.status_code == 201, response.text
     certificate: dict[str, Any] = response.json()
@@ -119,7 +121,7 @@ async def chain(
     registered = await province.client.post(
         f"/api/users/{deputy.id}/certificates/request",
         headers=deputy.auth,
-        json={"public_key": base64.b64encode(spki).decode()},
+        json={"public_key": base64.b64encode(spki).decode(), "password": deputy.password},
     )
     assert registered.status_code == 201, registered.text
     assert registered.json()["server_held"] is False
@@ -314,6 +316,46 @@ async def test_five_wrong_pins_lock_the_key(
         f"/api/users/{secretary.id}/certificates", headers=secretary.auth
     )
     assert listed.json()[0]["locked"] is True
+    # The locked leader cannot get a new key by themselves; an admin can give one.
+    own = await province.client.post(
+        f"/api/users/{secretary.id}/certificates/issue",
+        headers=secretary.auth,
+        json={"pin": "11223344", "password": secretary.password},
+    )
+    assert own.status_code == 423 and own.json()["code"] == "pin_locked"
+    reissued = await province.client.post(
+        f"/api/users/{secretary.id}/certificates/issue",
+        headers=province.auth("admin"),
+        json={"pin": "11223344"},
+    )
+    assert reissued.status_code == 201
+    assert (await c.approve(secretary, 1, 0, pin="11223344")).status_code == 200
+
+
+async def test_a_conference_point_cannot_act_as_an_approver(
+    chain: tuple[Chain, ec.EllipticCurvePrivateKey], province: Province
+) -> None:
+    """Points and people are numbered apart: a point whose id is an approver's user id is
+    still not that approver."""
+    c, _ = chain
+    secretary = province.accounts["secretary"]
+    await province.client.post(c.url, headers=secretary.auth, json={})
+    await province.client.post(
+        f"{c.url}/submit", headers=secretary.auth, json={"version": 1, "approvers": [secretary.id]}
+    )
+    points = await province.point_ids("xa-tan-phu")
+    await province.invite(c.mid, point_ids=sorted(points))
+    point = sorted(points)[0]
+    device = await province.device(point)
+    for action, body in (
+        ("approve", {"version": 1, "step": 0, "pin": "000000"}),
+        ("reject", {"version": 1, "step": 0, "comment": "Không đồng ý"}),
+        ("external/prepare", {"version": 1, "step": 0}),
+    ):
+        answer = await province.client.post(f"{c.url}/{action}", headers=device, json=body)
+        assert answer.status_code in (403, 404), (action, answer.text)
+    state = await c.state()
+    assert state["status"] == "in_approval" and state["steps"] == []
 
 
 async def test_certificates_that_cannot_sign_here_are_refused_with_a_reason(
@@ -351,10 +393,22 @@ async def test_certificates_that_cannot_sign_here_are_refused_with_a_reason(
         json={"certificate_pem": good.public_bytes(serialization.Encoding.PEM).decode()},
     )
     assert as_chair.status_code == 403
-    short = await province.client.post(
-        f"/api/users/{chair.id}/certificates/issue", headers=chair.auth, json={"pin": "12"}
-    )
+
+    async def issue_self(body: dict[str, Any]) -> httpx.Response:
+        return await province.client.post(
+            f"/api/users/{chair.id}/certificates/issue", headers=chair.auth, json=body
+        )
+
+    short = await issue_self({"pin": "12", "password": chair.password})
     assert short.json()["code"] == "pin_too_short"
+    # A session alone is not enough: the leader confirms with the password...
+    assert (await issue_self({"pin": "246810"})).json()["code"] == "wrong_password"
+    assert (await issue_self({"pin": "246810", "password": "sai"})).json()[
+        "code"
+    ] == "wrong_password"
+    # ...and the PIN is not the password.
+    same = await issue_self({"pin": chair.password, "password": chair.password})
+    assert same.json()["code"] == "pin_is_password"
 
 
 async def test_the_built_in_ca_serves_its_root_crl_and_timestamps(

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from pyhanko_certvalidator import CertificateValidator
 from pyhanko_certvalidator import errors as cert_errors
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agenda.ca import CaError, PrivateKey, open_key, seal_key
@@ -24,8 +24,9 @@ from agenda.minutes_models import SigningCertificate
 from agenda.signing import Trust, to_asn1_cert
 from server import audit
 from server.accounts.models import User
+from server.accounts.passwords import verify_password
 from server.db import utcnow
-from server.identity import Principal
+from server.identity import Principal, Role
 from server.minutes.trust import TrustSource
 from server.problems import Problem
 
@@ -120,6 +121,29 @@ async def import_certificate(
     return row
 
 
+async def check_self_service(
+    db: AsyncSession, principal: Principal, user: User, password: str | None
+) -> None:
+    """A leader asking for a certificate for themselves proves it is them (their password:
+    a stolen session is not enough), and cannot replace a key locked by wrong PINs (an
+    admin does that). Admins issue for anyone."""
+    if Role.ADMIN in principal.roles and principal.id != user.id:
+        return
+    if not password or not await verify_password(user.password_hash, password):
+        raise Problem(403, "wrong_password", "confirm with your password")
+    locked = await db.scalar(
+        select(SigningCertificate.id).where(
+            SigningCertificate.user_id == user.id,
+            SigningCertificate.active.is_(True),
+            SigningCertificate.pin_failures >= MAX_PIN_FAILURES,
+        )
+    )
+    if locked:
+        raise Problem(
+            423, "pin_locked", "your signing key is locked by wrong PINs: an admin issues a new one"
+        )
+
+
 async def issue_with_pin(
     db: AsyncSession,
     principal: Principal,
@@ -133,6 +157,8 @@ async def issue_with_pin(
         raise Problem(
             422, "pin_too_short", f"the signing PIN needs at least {MIN_PIN_LENGTH} characters"
         )
+    if await verify_password(user.password_hash, pin):
+        raise Problem(422, "pin_is_password", "the signing PIN must not be the login password")
     ca = source.ca()
     if ca is None:
         raise Problem(409, "no_ca", "the built-in CA is not set up: run `hoinghi ca init`")
@@ -142,6 +168,7 @@ async def issue_with_pin(
         raise Problem(422, "validation_failed", str(exc)) from exc
     assert key is not None
     row = _row(user, cert, seal_key(key, pin))
+    await _retire(db, user.id, held=True)
     db.add(row)
     await db.flush()
     await audit.record(
@@ -167,10 +194,13 @@ async def issue_for_public_key(
         ) from exc
     if not isinstance(public, ec.EllipticCurvePublicKey | rsa.RSAPublicKey):
         raise Problem(422, "validation_failed", "public_key: only ECDSA and RSA keys sign")
+    if isinstance(public, ec.EllipticCurvePublicKey) and not isinstance(public.curve, ec.SECP256R1):
+        raise Problem(422, "validation_failed", "public_key: ECDSA keys must be P-256")
     if isinstance(public, rsa.RSAPublicKey) and public.key_size < 2048:
         raise Problem(422, "validation_failed", "public_key: RSA keys need 2048 bits or more")
     cert, _ = ca.issue(user.full_name, user.username, public_key=public)
     row = _row(user, cert, None)
+    await _retire(db, user.id, held=False)
     db.add(row)
     await db.flush()
     await audit.record(
@@ -179,6 +209,21 @@ async def issue_for_public_key(
                "key": "external"},
     )  # fmt: skip
     return row
+
+
+async def _retire(db: AsyncSession, user_id: int, held: bool) -> None:
+    """A new certificate of a kind replaces the user's earlier ones of that kind (an admin's
+    reissue after a lock included): one server-held key, one external key at a time."""
+    kind = (
+        SigningCertificate.encrypted_key_pem.is_not(None)
+        if held
+        else SigningCertificate.encrypted_key_pem.is_(None)
+    )
+    await db.execute(
+        update(SigningCertificate)
+        .where(SigningCertificate.user_id == user_id, kind)
+        .values(active=False)
+    )
 
 
 async def unlock_key(db: AsyncSession, row: SigningCertificate, pin: str) -> PrivateKey:
@@ -199,9 +244,15 @@ async def unlock_key(db: AsyncSession, row: SigningCertificate, pin: str) -> Pri
             _unlocked.clear()
         return key
     except CaError:
-        row.pin_failures += 1
-        left = MAX_PIN_FAILURES - row.pin_failures
+        # Counted in the database (not read-modify-write): parallel tries all count.
+        failures = await db.scalar(
+            update(SigningCertificate)
+            .where(SigningCertificate.id == row.id)
+            .values(pin_failures=SigningCertificate.pin_failures + 1)
+            .returning(SigningCertificate.pin_failures)
+        )
         await db.commit()  # the count survives the refusal
+        left = MAX_PIN_FAILURES - int(failures or MAX_PIN_FAILURES)
         if left <= 0:
             raise Problem(
                 423, "pin_locked", "too many wrong PINs: this signing key is locked"

@@ -165,6 +165,7 @@ class CertificateImport(Strict):
 class CertificateIssue(Strict):
     pin: str = Field(min_length=1, max_length=128)
     key_kind: str = Field("ec", pattern="^(ec|rsa)$")
+    password: str | None = Field(None, max_length=1024, description="yours, when for yourself")
 
 
 class AnchorOut(BaseModel):
@@ -663,6 +664,7 @@ async def issue_certificate(
     trust: AppTrust,
 ) -> CertificateOut:  # fmt: skip
     user = await _user_for(db, user_id, principal)
+    await certificates.check_self_service(db, principal, user, body.password)
     row = await certificates.issue_with_pin(db, principal, user, body.pin, body.key_kind, trust)
     await db.commit()
     return _cert_out(row)
@@ -670,6 +672,7 @@ async def issue_certificate(
 
 class PublicKeyRequest(Strict):
     public_key: str = Field(min_length=40, max_length=2000, description="base64 DER SPKI")
+    password: str | None = Field(None, max_length=1024, description="yours, when for yourself")
 
 
 @router.post(
@@ -684,6 +687,7 @@ async def request_certificate(
     trust: AppTrust,
 ) -> CertificateOut:  # fmt: skip
     user = await _user_for(db, user_id, principal)
+    await certificates.check_self_service(db, principal, user, body.password)
     try:
         spki = base64.b64decode(body.public_key, validate=True)
     except ValueError as exc:

@@ -275,7 +275,14 @@ async def submit(
     )  # fmt: skip
 
 
+def _require_person(principal: Principal) -> None:
+    # Points and users are numbered apart: a point's id may equal an approver's.
+    if not principal.is_user:
+        raise Problem(403, "forbidden", "minutes are approved by people, not conference points")
+
+
 def _check_turn(row: Minutes, principal: Principal, number: int, step: int) -> Workflow:
+    _require_person(principal)
     try:
         state, _ = approval.approve(workflow_of(row), principal.id, number, step)
     except WorkflowError as error:
@@ -465,6 +472,7 @@ async def reject(
     step: int,
     comment: str,
 ) -> None:
+    _require_person(principal)
     try:
         state, event = approval.reject(workflow_of(row), principal.id, number, step, comment)
     except WorkflowError as error:

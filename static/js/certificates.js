@@ -33,8 +33,15 @@ export function heldCertificate(certs) {
   return [...certs].reverse().find((c) => current(c) && c.server_held) ?? null;
 }
 
-// This browser's key and its certificate; made (and certified) the first time.
-export async function browserKey(userId, certs, say = () => {}) {
+// The login password that confirms a request for a certificate (a stolen session alone
+// cannot get one).
+export function passwordInput(id) {
+  return el("input", { type: "password", autocomplete: "current-password", maxlength: 1024, id, name: "password" });
+}
+
+// This browser's key and its certificate; made (and certified) the first time, confirmed
+// with the login password (`password()` gives it).
+export async function browserKey(userId, certs, say = () => {}, password = () => "") {
   if (!supported()) throw new LocalProblem(t("signing.unsupported"));
   const record = await storedKey(userId);
   const certified = record && certs.find((c) => c.id === record.certificateId && current(c) && !c.server_held);
@@ -44,7 +51,7 @@ export async function browserKey(userId, certs, say = () => {}) {
   say(t("signing.requesting_certificate"));
   const certificate = await api(`/api/users/${userId}/certificates/request`, {
     method: "POST",
-    body: { public_key: await publicKeyBase64(pair.publicKey) },
+    body: { public_key: await publicKeyBase64(pair.publicKey), password: password() },
   });
   const made = {
     privateKey: pair.privateKey,
@@ -61,6 +68,8 @@ export async function browserKey(userId, certs, say = () => {}) {
 export function pinSetupForm({ userId, onDone, id = "pin-setup", replacing = false }) {
   const pin = el("input", { type: "password", inputmode: "numeric", autocomplete: "new-password", minlength: MIN_PIN, maxlength: 128, required: true, name: "new_pin" });
   const again = el("input", { type: "password", inputmode: "numeric", autocomplete: "new-password", minlength: MIN_PIN, maxlength: 128, required: true, name: "new_pin_again" });
+  const password = passwordInput(`${id}-password`);
+  password.required = true;
   const status = el("p", { class: "form-status", role: "status", id: `${id}-status` });
   const submit = el("button", { type: "submit", class: "primary" }, t(replacing ? "signing.pin_replace" : "signing.pin_set"));
   const form = el(
@@ -68,6 +77,7 @@ export function pinSetupForm({ userId, onDone, id = "pin-setup", replacing = fal
     { class: "stack pin-setup", id, novalidate: true },
     el("p", { class: "hint" }, t("signing.pin_explain", { min: MIN_PIN })),
     el("div", { class: "row" }, field(t("signing.new_pin"), pin), field(t("signing.new_pin_again"), again)),
+    field(t("signing.password"), password),
     el("div", { class: "actions" }, submit),
     status,
   );
@@ -88,8 +98,11 @@ export function pinSetupForm({ userId, onDone, id = "pin-setup", replacing = fal
     submit.disabled = true;
     say(t("signing.issuing"));
     try {
-      const certificate = await api(`/api/users/${userId}/certificates/issue`, { method: "POST", body: { pin: pin.value } });
-      pin.value = again.value = "";
+      const certificate = await api(`/api/users/${userId}/certificates/issue`, {
+        method: "POST",
+        body: { pin: pin.value, password: password.value },
+      });
+      pin.value = again.value = password.value = "";
       say(t("signing.pin_done"), "good");
       notify(t("signing.pin_done"));
       await onDone(certificate);

@@ -203,6 +203,7 @@ async def test_minutes_drafted_then_signed_with_a_pin_and_a_browser_key_verify_a
     await pin_box.get_by_role("button", name="Đặt mã PIN và nhận chứng thư").click()
     await expect(pin_box.locator(".form-status")).to_have_text("Hai lần nhập mã PIN không khớp.")
     await pin_box.get_by_label("Nhập lại mã PIN").fill(PIN)
+    await pin_box.get_by_label("Mật khẩu đăng nhập (để xác nhận)").fill(PASSWORD)
     await pin_box.get_by_role("button", name="Đặt mã PIN và nhận chứng thư").click()
     await expect(page.locator("#notice")).to_have_text("Đã đặt mã PIN và cấp chứng thư số.")
     await expect(pin_box.get_by_label("Mã PIN ký số")).to_be_focused()
@@ -238,6 +239,9 @@ async def test_minutes_drafted_then_signed_with_a_pin_and_a_browser_key_verify_a
     await _fits_width(tablet)
     await _audit(tablet, "approval")
     await tablet.screenshot(path=artifacts / "approval-tablet.png", full_page=True)
+    await (
+        tablet.locator("#sign-key").get_by_label("Mật khẩu đăng nhập (để xác nhận)").fill(PASSWORD)
+    )
     await tablet.get_by_role("button", name="Ký duyệt bằng khóa của trình duyệt").click()
     await expect(tablet.locator("#notice")).to_have_text(
         "Đã ký. Biên bản đã đủ chữ ký và hoàn tất.", timeout=SIGNING
@@ -446,6 +450,7 @@ async def test_a_leader_sets_a_signing_pin_and_makes_a_browser_key_on_the_signin
     )
     await page.get_by_label("Mã PIN ký số mới").fill(PIN)
     await page.get_by_label("Nhập lại mã PIN").fill(PIN)
+    await page.locator("#pin-setup").get_by_label("Mật khẩu đăng nhập (để xác nhận)").fill(PASSWORD)
     await page.get_by_label("Nhập lại mã PIN").press("Enter")
     await expect(page.locator("#notice")).to_have_text("Đã đặt mã PIN và cấp chứng thư số.")
     held = page.locator('#certificate-list li[data-kind="server"]')
@@ -455,6 +460,7 @@ async def test_a_leader_sets_a_signing_pin_and_makes_a_browser_key_on_the_signin
     again = page.get_by_role("heading", name="Đặt mã PIN mới (cấp chứng thư mới)")
     await expect(again).to_be_visible()
 
+    await page.locator("#key-password").fill(PASSWORD)
     await page.get_by_role("button", name="Tạo khóa và xin chứng thư").click()
     await expect(page.locator("#notice")).to_have_text(
         "Đã tạo khóa ký trên trình duyệt này và nhận chứng thư số."

@@ -5,7 +5,7 @@
 import { showError } from "../app.js";
 import { api, ApiError } from "../api.js";
 import { fromBase64, signBytes, storedKey, supported } from "../browserkey.js";
-import { browserKey, heldCertificate, LocalProblem, myCertificates, pinSetupForm, problemWords } from "../certificates.js";
+import { browserKey, heldCertificate, LocalProblem, myCertificates, passwordInput, pinSetupForm, problemWords } from "../certificates.js";
 import { widthFor } from "../documents.js";
 import { t } from "../i18n.js";
 import {
@@ -134,6 +134,7 @@ function signingCard({ id, minutes, certs, rerender }) {
 
   // 2. This browser's own key.
   const keyHint = el("p", { class: "hint", id: "browser-key-hint" });
+  const keyPassword = passwordInput("approval-key-password");
   const keyButton = el("button", { type: "button", class: "primary", id: "approve-browser-key" }, t("approval.key_sign"));
   buttons.push(keyButton);
   storedKey(me)
@@ -149,7 +150,8 @@ function signingCard({ id, minutes, certs, rerender }) {
   keyButton.addEventListener("click", async () => {
     busy(true);
     try {
-      const key = await browserKey(me, certs, say);
+      const key = await browserKey(me, certs, say, () => keyPassword.value);
+      keyPassword.value = "";
       certs = await myCertificates(me);
       say(t("approval.preparing"));
       const prepared = await api(`${minutesApi(id)}/external/prepare`, {
@@ -175,7 +177,14 @@ function signingCard({ id, minutes, certs, rerender }) {
       busy(false);
     }
   });
-  const keyBox = el("div", { class: "sign-way", id: "sign-key" }, el("h3", {}, t("approval.key_title")), keyHint, el("div", { class: "actions" }, keyButton));
+  // The password is asked only until this browser has its certificate.
+  const keyPasswordField = field(t("signing.password"), keyPassword);
+  storedKey(me)
+    .then((record) => {
+      keyPasswordField.hidden = Boolean(record && certs.some((c) => c.id === record.certificateId && c.active && !c.server_held));
+    })
+    .catch(() => {});
+  const keyBox = el("div", { class: "sign-way", id: "sign-key" }, el("h3", {}, t("approval.key_title")), keyHint, keyPasswordField, el("div", { class: "actions" }, keyButton));
 
   // 3. Return the minutes with a comment.
   const comment = el("textarea", { rows: 3, maxlength: 2000, id: "reject-comment", required: true });

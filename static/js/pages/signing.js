@@ -3,10 +3,10 @@
 import { showError } from "../app.js";
 import { ApiError } from "../api.js";
 import { storedKey, supported } from "../browserkey.js";
-import { browserKey, certificateList, heldCertificate, myCertificates, pinSetupForm, problemWords } from "../certificates.js";
+import { browserKey, certificateList, heldCertificate, myCertificates, passwordInput, pinSetupForm, problemWords } from "../certificates.js";
 import { t } from "../i18n.js";
 import { myId } from "../minutes.js";
-import { el, notify } from "../ui.js";
+import { el, field, notify } from "../ui.js";
 
 export async function render(view, context) {
   const me = myId();
@@ -27,11 +27,13 @@ export async function render(view, context) {
   };
   const held = heldCertificate(certs);
   const status = el("p", { class: "form-status", role: "status", id: "key-status" });
+  const keyPassword = passwordInput("key-password");
   const makeKey = el("button", { type: "button", id: "make-browser-key", disabled: !supported() }, t("signing.key_make"));
   makeKey.addEventListener("click", async () => {
     makeKey.disabled = true;
     try {
-      await browserKey(me, certs, (text) => (status.textContent = text));
+      await browserKey(me, certs, (text) => (status.textContent = text), () => keyPassword.value);
+      keyPassword.value = "";
       notify(t("signing.key_ready"));
       await rerender("#certificates-title");
     } catch (error) {
@@ -63,6 +65,7 @@ export async function render(view, context) {
       { class: "card", "aria-labelledby": "key-title" },
       el("h2", { id: "key-title" }, t("signing.key_title")),
       el("p", { class: "hint" }, t(supported() ? (hasKey ? "signing.key_have" : "approval.key_first") : "signing.unsupported")),
+      hasKey ? null : field(t("signing.password"), keyPassword),
       hasKey ? null : el("div", { class: "actions" }, makeKey),
       status,
     ),
