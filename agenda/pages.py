@@ -1,7 +1,7 @@
 """Page images: a PDF page drawn by pdfium as WebP, for terminals without a PDF viewer.
 
-pdfium is not thread-safe, so drawing is serialised by one lock; its calls release the
-GIL, so the event loop keeps running while a page is drawn in a worker thread.
+Drawing runs in the paper-work processes (agenda/workers.py); pdfium is not thread-safe,
+so within a process drawing is serialised by one lock.
 """
 
 from __future__ import annotations

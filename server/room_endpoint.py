@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocketState
 
-from agenda.models import Document, DocumentVersion
+from agenda.models import Document, DocumentVersion, Scope
 from rooms import messages
 from rooms.connection import CLOSE_TOO_SLOW, Connection
 from rooms.hub import Hub, Participant
@@ -427,6 +427,12 @@ class RoomSession:
         if document is None or version is None:
             self.conn.control(
                 messages.error("not_found", "no such document in this meeting", command.id)
+            )
+            return None
+        if document.scope is not Scope.INVITED:
+            # The room shows it to everyone: a document for named readers only is not shown.
+            self.conn.control(
+                messages.error("not_shared", "this document is for named readers only", command.id)
             )
             return None
         return ShowDocument(

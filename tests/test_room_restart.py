@@ -31,6 +31,12 @@ async def test_restart_rebuilds_the_room_and_clients_resume(settings: Settings) 
                 data={"title": "Tờ trình"},
             )
             document_id = uploaded.json()["id"]
+            named = await client.post(
+                f"/api/meetings/{mid}/documents",
+                headers=p.auth("secretary"),
+                files={"file": ("mat.pdf", pdfs.pdf(1), "application/pdf")},
+                data={"scope": "named"},
+            )
             chair = await RoomClient.open(ws, mid, p.auth("chair"))
             kiosk = await RoomClient.open(ws, mid, device)
             for c in (chair, kiosk):
@@ -39,6 +45,8 @@ async def test_restart_rebuilds_the_room_and_clients_resume(settings: Settings) 
             await chair.send("grant_floor", target=f"p:{point}")
             unknown = await chair.send("present", document_id=999_999, page=1)
             assert unknown["code"] == "not_found"
+            secret = await chair.send("present", document_id=named.json()["id"], page=1)
+            assert secret["code"] == "not_shared"
             beyond = await chair.send("present", document_id=document_id, page=9)
             assert beyond["code"] == "page_out_of_range"
             await chair.send("present", document_id=document_id, page=7)

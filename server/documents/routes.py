@@ -7,11 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import ValidationError
+from sqlalchemy import select
 from starlette.datastructures import FormData, UploadFile
 from starlette.responses import FileResponse, Response
 
 from agenda import pages
-from agenda.models import DocumentVersion, Scope
+from agenda.models import Document, DocumentVersion, Scope
 from agenda.watermark import copy_identifier
 from server.auth import CurrentPrincipal, require_roles
 from server.deps import AppDatabase, ReadDB, WriteDB
@@ -148,6 +149,8 @@ async def upload_version(
         await form.close()
     meeting, document, _, _ = await service.meeting_of_document(db, document_id, principal)
     service.require_editor(meeting, principal)
+    # Two versions uploaded at once are numbered one after the other, not both n + 1.
+    await db.execute(select(Document.id).where(Document.id == document.id).with_for_update())
     await service.add_version(db, principal, document, received)
     await db.commit()
     return await _out(db, document.id, principal)

@@ -63,12 +63,49 @@ class Strict(BaseModel):
 
 
 class MinutesCreate(Strict):
-    sections: list[dict[str, str]] | None = Field(None, max_length=200)
-    decisions: list[dict[str, str]] | None = Field(None, max_length=200)
+    sections: list[Section] | None = Field(None, max_length=500)
+    decisions: list[Decision] | None = Field(None, max_length=500)
+
+
+Line = Annotated[str, Field(max_length=2000)]
+Text = Annotated[str, Field(max_length=100_000)]
+
+
+class Section(Strict):
+    heading: Line = ""
+    text: Text = ""
+
+
+class Decision(Strict):
+    title: Line = ""
+    result: Line = ""
+
+
+class AgendaLine(Strict):
+    position: int | str | None = None
+    title: Line = ""
+    presenter: Line | None = ""
+
+
+class Attendance(Strict):
+    points_present: list[Line] = Field(default_factory=list, max_length=5000)
+    points_absent: list[Line] = Field(default_factory=list, max_length=5000)
+    people: list[Line] = Field(default_factory=list, max_length=5000)
+
+
+class MinutesContent(Strict):
+    """What the minutes say: the fields the PDF lays out (unknown fields are refused)."""
+
+    title: Line = ""
+    meeting: dict[str, Line] = Field(default_factory=dict, max_length=20)
+    attendance: Attendance = Field(default_factory=Attendance)
+    agenda: list[AgendaLine] = Field(default_factory=list, max_length=500)
+    decisions: list[Decision] = Field(default_factory=list, max_length=500)
+    sections: list[Section] = Field(default_factory=list, max_length=500)
 
 
 class VersionCreate(Strict):
-    content: dict[str, Any]
+    content: MinutesContent
 
 
 class Submit(Strict):
@@ -175,6 +212,24 @@ class AnchorOut(BaseModel):
     root: bool
 
 
+def _may_read_drafts(meeting: Meeting, principal: Principal, row: Any) -> bool:
+    """Drafts, versions, comments and the document in approval are for the organizers and
+    the approvers; everyone who sees the meeting reads the minutes once final."""
+    return access.is_organizer(meeting, principal) or (
+        principal.is_user and principal.id in (row.approvers or [])
+    )
+
+
+def _require_drafts(meeting: Meeting, principal: Principal, row: Any) -> None:
+    if not _may_read_drafts(meeting, principal, row):
+        raise Problem(403, "forbidden", "the minutes are not final yet")
+
+
+def _require_final_or_drafts(meeting: Meeting, principal: Principal, row: Any) -> None:
+    if row.final_pdf is None:
+        _require_drafts(meeting, principal, row)
+
+
 async def _out(db: ReadDB | WriteDB, row: Any, paper: Paper) -> MinutesOut:
     workflow = service.workflow_of(row)
     steps = list(
@@ -250,7 +305,9 @@ async def get_minutes(
     meeting_id: IdPath, principal: CurrentPrincipal, db: ReadDB, paper: AppPaper
 ) -> MinutesOut:
     meeting = await meetings.get_meeting(db, meeting_id, principal)
-    return await _out(db, await service.minutes_of(db, meeting), paper)
+    row = await service.minutes_of(db, meeting)
+    _require_final_or_drafts(meeting, principal, row)
+    return await _out(db, row, paper)
 
 
 @router.post(
@@ -264,9 +321,10 @@ async def add_version(
 ) -> VersionOut:
     meeting = await meetings.get_meeting(db, meeting_id, principal)
     row = await service.minutes_of(db, meeting, for_update=True)
-    if len(service.content_json(body.content)) > 500_000:
+    content = body.content.model_dump()
+    if len(service.content_json(content)) > 500_000:
         raise field_error("content", "the minutes are too long (500,000 characters)")
-    version = await service.add_version(db, principal, meeting, row, body.content)
+    version = await service.add_version(db, principal, meeting, row, content)
     await db.commit()
     return _version_out(version)
 
@@ -290,6 +348,7 @@ async def list_versions(
 ) -> list[VersionOut]:
     meeting = await meetings.get_meeting(db, meeting_id, principal)
     row = await service.minutes_of(db, meeting)
+    _require_drafts(meeting, principal, row)
     versions = await db.scalars(
         select(MinutesVersion)
         .where(MinutesVersion.minutes_id == row.id)
@@ -311,6 +370,7 @@ async def diff_versions(
 ) -> dict[str, Any]:
     meeting = await meetings.get_meeting(db, meeting_id, principal)
     row = await service.minutes_of(db, meeting)
+    _require_drafts(meeting, principal, row)
     old, new = await service.version_of(db, row, from_), await service.version_of(db, row, to)
     return {"from": from_, "to": to, "diff": service.diff(old, new)}
 
@@ -330,6 +390,7 @@ async def version_pdf(
 ) -> Response:
     meeting = await meetings.get_meeting(db, meeting_id, principal)
     row = await service.minutes_of(db, meeting)
+    _require_drafts(meeting, principal, row)
     version = await service.version_of(db, row, number)
     if version.frozen_pdf:
         data = paper.blobs.path(version.frozen_pdf).read_bytes()
@@ -349,6 +410,7 @@ async def document_pdf(
 ) -> Response:
     meeting = await meetings.get_meeting(db, meeting_id, principal)
     row = await service.minutes_of(db, meeting)
+    _require_final_or_drafts(meeting, principal, row)
     if not row.current_pdf:
         raise Problem(404, "not_found", "the minutes have not been submitted")
     digest = row.final_pdf or row.current_pdf
@@ -380,6 +442,7 @@ async def document_page(
 ) -> Response:
     meeting = await meetings.get_meeting(db, meeting_id, principal)
     row = await service.minutes_of(db, meeting)
+    _require_final_or_drafts(meeting, principal, row)
     digest = row.final_pdf or row.current_pdf
     if not digest:
         raise Problem(404, "not_found", "the minutes have not been submitted")
