@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from rooms.machine import SYSTEM, Join, Open, apply
 from rooms.room import Room
 from rooms.state import Event, Role, RoomState
-from rooms.store import EventStore
+from rooms.store import BallotWrite, EventStore
 from server.db import Database
 
 T0 = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
@@ -52,11 +53,13 @@ class FlakyStore(EventStore):
         self.fail_appends = 0
         self.fail_reads = False
 
-    async def append(self, meeting_id: int, events: list[Event]) -> None:
+    async def append(
+        self, meeting_id: int, events: list[Event], ballots: Sequence[BallotWrite] = ()
+    ) -> None:
         if self.fail_appends:
             self.fail_appends -= 1
             raise OSError("disk went away")
-        await super().append(meeting_id, events)
+        await super().append(meeting_id, events, ballots)
 
     async def since(self, meeting_id: int, after: int, upto: int | None = None) -> list[Event]:
         if self.fail_reads:
