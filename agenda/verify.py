@@ -158,3 +158,21 @@ def _broken(embedded: Any, reason: str) -> SignatureReport:
         verdict_vi=vi,
         verdict_en=f"{en} ({reason[:200]})",
     )
+
+
+def verify_job(
+    pdf: bytes, roots_pem: list[bytes], intermediates_pem: list[bytes], crls_der: list[bytes]
+) -> list[dict[str, Any]]:
+    """A paper-work job: verify a PDF someone uploaded, in a worker process (bounded in
+    memory and time), from the trust given as PEM/DER (certificate objects do not cross
+    processes)."""
+    import asyncio
+
+    from cryptography import x509
+
+    trust = Trust(
+        roots=[x509.load_pem_x509_certificate(p) for p in roots_pem],
+        intermediates=[x509.load_pem_x509_certificate(p) for p in intermediates_pem],
+        crls=[x509.load_der_x509_crl(d) for d in crls_der],
+    )
+    return [report.as_dict() for report in asyncio.run(verify_pdf(pdf, trust))]
