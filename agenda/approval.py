@@ -3,6 +3,7 @@
     draft --submit(version, approvers)--> in_approval --approve x n--> final
                                            |
                                            +--reject(comment)--> draft
+                                           +--withdraw---------> draft
 
 The secretary submits one version with an ordered list of approvers; that version is then
 frozen. Each approver in turn approves (signs) it, or rejects it with a comment, which
@@ -176,4 +177,22 @@ def reject(
             rejected_version=version,
         ),
         Rejected(approver, version, step, comment.strip()),
+    )
+
+
+@dataclass(frozen=True)
+class Withdrawn:
+    version: int
+    signed: int  # signatures dropped with the withdrawn chain
+
+
+def withdraw(state: Workflow) -> tuple[Workflow, Withdrawn]:
+    """The secretary takes the minutes back from a chain that cannot finish (an approver
+    who left or cannot see them): back to draft; the version may be submitted again."""
+    if state.status is not MinutesStatus.IN_APPROVAL or state.submitted_version is None:
+        raise WorkflowError("not_in_approval", "the minutes are not in approval", state)
+    event = Withdrawn(state.submitted_version, state.signed)
+    return (
+        replace(state, status=MinutesStatus.DRAFT, submitted_version=None, approvers=(), signed=0),
+        event,
     )

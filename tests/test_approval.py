@@ -121,3 +121,17 @@ def test_submitting_an_older_draft_is_refused() -> None:
     with pytest.raises(WorkflowError) as stale:
         submit(drafted(3), 2, [CHAIR])
     assert stale.value.code == "stale_version"
+
+
+def test_the_secretary_withdraws_a_chain_that_cannot_finish() -> None:
+    from agenda.approval import Withdrawn, withdraw
+
+    state, event = withdraw(in_approval(signed=1))
+    assert event == Withdrawn(1, 1)
+    assert state.status is MinutesStatus.DRAFT and state.signed == 0
+    state, _ = submit(state, 1, [CHAIR])  # the same version, a new chain
+    assert state.next_approver == CHAIR
+    for stuck in (drafted(), in_approval(3)):
+        with pytest.raises(WorkflowError) as refused:
+            withdraw(stuck)
+        assert refused.value.code == "not_in_approval"

@@ -356,6 +356,10 @@ async def test_a_conference_point_cannot_act_as_an_approver(
         assert answer.status_code in (403, 404), (action, answer.text)
     state = await c.state()
     assert state["status"] == "in_approval" and state["steps"] == []
+    taken_back = await province.client.post(f"{c.url}/withdraw", headers=device)
+    assert taken_back.status_code == 403
+    taken_back = await province.client.post(f"{c.url}/withdraw", headers=secretary.auth)
+    assert taken_back.status_code == 200 and taken_back.json()["status"] == "draft"
     # Drafts and the document in approval are for organizers and approvers only.
     for path in ("", "/versions", "/versions/1.pdf", "/document.pdf", "/diff?from=1&to=1"):
         seen = await province.client.get(f"{c.url}{path}", headers=device)

@@ -579,6 +579,21 @@ class AwaitingOut(BaseModel):
     url: str
 
 
+@router.post(
+    "/api/meetings/{meeting_id}/minutes/withdraw",
+    response_model=MinutesOut,
+    summary="Take the minutes back from approval (organizers): back to draft",
+)
+async def withdraw(
+    meeting_id: IdPath, principal: CurrentPrincipal, db: WriteDB, paper: AppPaper
+) -> MinutesOut:
+    meeting = await meetings.get_meeting(db, meeting_id, principal)
+    row = await service.minutes_of(db, meeting, for_update=True)
+    await service.withdraw(db, principal, meeting, row)
+    await db.commit()
+    return await _out(db, row, paper)
+
+
 @router.get(
     "/api/minutes/awaiting",
     response_model=list[AwaitingOut],

@@ -497,3 +497,17 @@ async def reject(
 
 def content_json(content: dict[str, Any]) -> str:
     return json.dumps(content, ensure_ascii=False)
+
+
+async def withdraw(db: AsyncSession, principal: Principal, meeting: Meeting, row: Minutes) -> None:
+    meetings.require_organizer(meeting, principal)
+    try:
+        state, event = approval.withdraw(workflow_of(row))
+    except WorkflowError as error:
+        raise refused(error) from error
+    store_workflow(row, state)
+    row.current_pdf = None
+    await audit.record(
+        db, principal, "minutes.withdraw", "minutes", row.id, meeting_id=meeting.id,
+        after={"version": event.version, "signatures_dropped": event.signed},
+    )  # fmt: skip
