@@ -7,51 +7,18 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from axe_playwright_python.async_playwright import Axe
-from playwright.async_api import Page, expect
+from playwright.async_api import expect
 from sqlalchemy import update
 
 from server.db import Database, utcnow
 from server.sessions import AuthSession
+from tests.browser.pages import audit, base_url, fits_width, new_page, sign_in
 from tests.conftest import PASSWORD
 from tests.province import Province
 
-VIEWPORT = {"width": 1366, "height": 768}
-
-
-def _base(p: Province) -> str:
-    return str(p.client.base_url).rstrip("/")
-
-
-async def _page(browser: Any, **options: Any) -> Page:
-    context = await browser.new_context(viewport=VIEWPORT, **options)
-    page = await context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.errors = errors  # type: ignore[attr-defined]
-    return page
-
-
-async def _sign_in(page: Page, base: str, username: str, password: str = PASSWORD) -> None:
-    await page.goto(f"{base}/signin")
-    await page.get_by_label("Tên đăng nhập").fill(username)
-    await page.get_by_label("Mật khẩu").fill(password)
-    await page.get_by_role("button", name="Đăng nhập").click()
-    await expect(page.get_by_role("heading", name="Cuộc họp của tôi")).to_be_visible()
-
-
-async def _audit(page: Page, name: str) -> None:
-    results = await Axe().run(page)
-    serious = [
-        (v["id"], v["help"], [n["target"] for n in v["nodes"]][:3])
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-    assert serious == [], f"{name}: {serious}"
-
 
 async def test_each_role_sees_its_pages(live_province: Province, browser: Any) -> None:
-    base = _base(live_province)
+    base = base_url(live_province)
     expectations = {
         "admin": {"Tạo cuộc họp": True, "Mạng điểm cầu": True},
         "secretary": {"Tạo cuộc họp": True, "Mạng điểm cầu": True},
@@ -59,8 +26,8 @@ async def test_each_role_sees_its_pages(live_province: Province, browser: Any) -
         "official": {"Tạo cuộc họp": False, "Mạng điểm cầu": False},
     }
     for role, links in expectations.items():
-        page = await _page(browser)
-        await _sign_in(page, base, role)
+        page = await new_page(browser)
+        await sign_in(page, base, role)
         nav = page.get_by_role("navigation")
         for name, visible in links.items():
             link = nav.get_by_role("link", name=name)
@@ -76,12 +43,12 @@ async def test_each_role_sees_its_pages(live_province: Province, browser: Any) -
 async def test_a_secretary_schedules_a_meeting_for_the_whole_province(
     live_province: Province, browser: Any, tmp_path: Path, artifacts: Path
 ) -> None:
-    p, base = live_province, _base(live_province)
-    page = await _page(browser)
-    await _sign_in(page, base, "secretary")
+    p, base = live_province, base_url(live_province)
+    page = await new_page(browser)
+    await sign_in(page, base, "secretary")
     await page.get_by_role("navigation").get_by_role("link", name="Tạo cuộc họp").click()
     await expect(page.get_by_role("heading", name="Tạo cuộc họp mới")).to_be_visible()
-    await _audit(page, "new meeting")
+    await audit(page, "new meeting")
     await page.get_by_label("Tên cuộc họp").fill("Giao ban trực tuyến tháng 12")
     await page.get_by_label("Người chủ trì").select_option(label="Người dùng chair")
     await page.get_by_label("Mời tất cả điểm cầu của đơn vị").select_option(
@@ -99,7 +66,7 @@ async def test_a_secretary_schedules_a_meeting_for_the_whole_province(
     await expect(page.locator("dl.facts")).to_contain_text("204 điểm cầu")
     await expect(page.locator("ol.agenda li")).to_have_count(4)
     await expect(page.locator("#notice")).to_contain_text("204 điểm cầu")
-    await _audit(page, "meeting detail")
+    await audit(page, "meeting detail")
     await page.screenshot(path=tmp_path / "meeting.png", full_page=True)
     await page.screenshot(path=artifacts / "meeting.png", full_page=True)
 
@@ -108,7 +75,7 @@ async def test_a_secretary_schedules_a_meeting_for_the_whole_province(
     link = (await p.client.post(f"/api/points/{point}/kiosk-link", headers=p.auth("admin"))).json()
     assert link["url"].endswith(f"/kiosk#token={link['device_token']}")
     assert link["qr_svg"].startswith("<svg")
-    kiosk = await _page(browser)
+    kiosk = await new_page(browser)
     await kiosk.goto(link["url"].replace("http://testserver", base))
     await expect(kiosk.get_by_role("heading", name="Cuộc họp của tôi")).to_be_visible()
     await expect(kiosk.locator("#meetings-upcoming")).to_contain_text(
@@ -116,7 +83,7 @@ async def test_a_secretary_schedules_a_meeting_for_the_whole_province(
     )
     await expect(kiosk.locator("#who")).to_have_text("Hội trường UBND xã Tân Phú")
     assert "token" not in kiosk.url
-    await _audit(kiosk, "dashboard")
+    await audit(kiosk, "dashboard")
     await kiosk.screenshot(path=tmp_path / "dashboard-point.png", full_page=True)
     await kiosk.screenshot(path=artifacts / "dashboard-point.png", full_page=True)
     assert page.errors == [] and kiosk.errors == []  # type: ignore[attr-defined]
@@ -127,14 +94,14 @@ async def test_a_secretary_schedules_a_meeting_for_the_whole_province(
 async def test_the_network_page_shows_a_point_come_online(
     live_province: Province, browser: Any, artifacts: Path
 ) -> None:
-    p, base = live_province, _base(live_province)
-    page = await _page(browser)
-    await _sign_in(page, base, "admin")
+    p, base = live_province, base_url(live_province)
+    page = await new_page(browser)
+    await sign_in(page, base, "admin")
     await page.get_by_role("navigation").get_by_role("link", name="Mạng điểm cầu").click()
     counts = page.locator("#network-counts")
     await expect(counts).to_contain_text("0/204 điểm cầu trực tuyến")
     await expect(page.locator("#network-live")).to_contain_text("Cập nhật trực tiếp")
-    await _audit(page, "network")
+    await audit(page, "network")
 
     point = min(await p.point_ids("xa-tan-phu"))
     device = await p.device(point)
@@ -160,8 +127,8 @@ async def test_the_network_page_shows_a_point_come_online(
 async def test_english_is_one_click_away_and_remembered(
     live_province: Province, browser: Any
 ) -> None:
-    page = await _page(browser)
-    await _sign_in(page, _base(live_province), "secretary")
+    page = await new_page(browser)
+    await sign_in(page, base_url(live_province), "secretary")
     await page.get_by_role("button", name="English").click()
     await expect(page.get_by_role("heading", name="My meetings")).to_be_visible()
     await expect(
@@ -175,9 +142,9 @@ async def test_english_is_one_click_away_and_remembered(
 
 
 async def test_errors_are_said_in_words(live_province: Province, browser: Any) -> None:
-    page = await _page(browser)
-    base = _base(live_province)
-    await _sign_in(page, base, "secretary")
+    page = await new_page(browser)
+    base = base_url(live_province)
+    await sign_in(page, base, "secretary")
     await page.goto(f"{base}/meetings/999999")
     await expect(page.locator("#notice")).to_have_text("Không tìm thấy cuộc họp.")
     # A meeting that ends before it starts: the API's validation error, in words.
@@ -196,9 +163,9 @@ async def test_errors_are_said_in_words(live_province: Province, browser: Any) -
 async def test_an_expired_session_asks_to_sign_in_again(
     live_province: Province, browser: Any
 ) -> None:
-    page = await _page(browser)
-    base = _base(live_province)
-    await _sign_in(page, base, "official")
+    page = await new_page(browser)
+    base = base_url(live_province)
+    await sign_in(page, base, "official")
     database = Database(live_province_database_url(live_province))
     try:
         async with database.writer() as session:
@@ -223,37 +190,30 @@ def live_province_database_url(p: Province) -> str:
     return p.database_url
 
 
-async def _fits_width(page: Page) -> None:
-    overflow = await page.evaluate(
-        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-    )
-    assert overflow <= 0, f"{page.url} is {overflow}px wider than the screen"
-
-
 async def test_the_pages_fit_a_tablet_held_upright(
     live_province: Province, browser: Any, artifacts: Path
 ) -> None:
-    base = _base(live_province)
+    base = base_url(live_province)
     context = await browser.new_context(
         viewport={"width": 768, "height": 1024}, has_touch=True, is_mobile=True
     )
     page = await context.new_page()
-    await _sign_in(page, base, "secretary")
-    await _fits_width(page)
+    await sign_in(page, base, "secretary")
+    await fits_width(page)
     for path, heading in (
         ("/meetings/new", "Tạo cuộc họp mới"),
         ("/network", "Mạng điểm cầu"),
     ):
         await page.goto(f"{base}{path}")
         await expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
-        await _fits_width(page)
+        await fits_width(page)
     await page.screenshot(path=artifacts / "network-tablet.png", full_page=False)
     await context.close()
 
 
 async def test_sign_in_works_from_the_keyboard_alone(live_province: Province, browser: Any) -> None:
-    page = await _page(browser)
-    await page.goto(f"{_base(live_province)}/signin")
+    page = await new_page(browser)
+    await page.goto(f"{base_url(live_province)}/signin")
     await expect(page.get_by_label("Tên đăng nhập")).to_be_visible()
     active = "document.activeElement.name || document.activeElement.textContent.trim()"
     # The page puts the cursor in the first field; Tab walks the form in reading order.

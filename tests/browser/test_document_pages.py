@@ -8,15 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Page, expect
 
 from tests import pdfs
+from tests.browser.pages import TABLET, audit, base_url, fits_width, new_page, sign_in
 from tests.conftest import PASSWORD
 from tests.province import Province
 
-DESK = {"width": 1366, "height": 768}
-TABLET = {"width": 768, "height": 1024}
 REPORT = [
     "Báo cáo tình hình kinh tế - xã hội tháng 11",
     "Dự toán ngân sách xã năm 2027",
@@ -24,43 +22,12 @@ REPORT = [
 ]
 
 
-def _base(p: Province) -> str:
-    return str(p.client.base_url).rstrip("/")
-
-
-async def _page(browser: Any, viewport: dict[str, int] = DESK, **options: Any) -> Page:
-    context = await browser.new_context(viewport=viewport, **options)
-    page = await context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.errors = errors  # type: ignore[attr-defined]
-    return page
-
-
-async def _sign_in(page: Page, base: str, username: str) -> None:
-    await page.goto(f"{base}/signin")
-    await page.get_by_label("Tên đăng nhập").fill(username)
-    await page.get_by_label("Mật khẩu").fill(PASSWORD)
-    await page.get_by_role("button", name="Đăng nhập").click()
-    await expect(page.get_by_role("heading", name="Cuộc họp của tôi")).to_be_visible()
-
-
 async def _kiosk(browser: Any, p: Province, point: int, path: str, **options: Any) -> Page:
     """A point's kiosk signed in with its device token (the link the admin prints)."""
     token = (await p.device(point))["Authorization"].split()[1]
-    page = await _page(browser, **options)
-    await page.goto(f"{_base(p)}{path}#token={token}")
+    page = await new_page(browser, **options)
+    await page.goto(f"{base_url(p)}{path}#token={token}")
     return page
-
-
-async def _audit(page: Page, name: str) -> None:
-    results = await Axe().run(page)
-    serious = [
-        (v["id"], v["help"], [n["target"] for n in v["nodes"]][:3])
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-    assert serious == [], f"{name}: {serious}"
 
 
 async def _upload(p: Province, meeting_id: int, data: bytes, **fields: Any) -> dict[str, Any]:
@@ -82,17 +49,10 @@ async def _image_shown(page: Page, selector: str) -> None:
     assert await image.evaluate("img => img.naturalWidth") > 0, selector
 
 
-async def _fits_width(page: Page) -> None:
-    overflow = await page.evaluate(
-        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-    )
-    assert overflow <= 0, f"{page.url} is {overflow}px wider than the screen"
-
-
 async def test_a_secretary_uploads_a_pdf_with_progress_and_is_told_why_a_file_is_refused(
     live_province: Province, browser: Any, artifacts: Path, tmp_path: Path
 ) -> None:
-    p, base = live_province, _base(live_province)
+    p, base = live_province, base_url(live_province)
     mid, _ = await p.live_meeting(points=2, start=False)
     for title in ("Khai mạc", "Báo cáo tình hình tháng 11"):
         made = await p.client.post(
@@ -100,13 +60,13 @@ async def test_a_secretary_uploads_a_pdf_with_progress_and_is_told_why_a_file_is
         )
         assert made.status_code == 201, made.text
 
-    page = await _page(browser)
-    await _sign_in(page, base, "secretary")
+    page = await new_page(browser)
+    await sign_in(page, base, "secretary")
     await page.goto(f"{base}/meetings/{mid}")
     await page.get_by_role("link", name="Tài liệu họp").click()
     await expect(page.get_by_role("heading", name="Tài liệu cuộc họp")).to_be_visible()
     await expect(page.locator("#document-list")).to_contain_text("Cuộc họp chưa có tài liệu.")
-    await _audit(page, "documents")
+    await audit(page, "documents")
 
     # Every value the bar takes is kept, to see it grow to 100%.
     await page.evaluate(
@@ -174,7 +134,7 @@ async def test_a_secretary_uploads_a_pdf_with_progress_and_is_told_why_a_file_is
     await expect(page.locator("#receipts td[data-state=not_shared]")).to_have_count(1)
     await page.screenshot(path=tmp_path / "edit-panel.png", full_page=True)
     await page.set_viewport_size(TABLET)
-    await _fits_width(page)
+    await fits_width(page)
     assert page.errors == []  # type: ignore[attr-defined]
     await page.context.close()
 
@@ -182,14 +142,14 @@ async def test_a_secretary_uploads_a_pdf_with_progress_and_is_told_why_a_file_is
 async def test_a_point_reads_the_pages_and_the_secretary_sees_it_received(
     live_province: Province, browser: Any, artifacts: Path
 ) -> None:
-    p, base = live_province, _base(live_province)
+    p, base = live_province, base_url(live_province)
     mid, points = await p.live_meeting(points=2, start=False)
     document = await _upload(p, mid, pdfs.pdf(REPORT), title="Báo cáo tháng 11")
     await _upload(p, mid, pdfs.pdf(["Phụ lục"]), title="Phụ lục")
     reader, other = points
 
-    secretary = await _page(browser)
-    await _sign_in(secretary, base, "secretary")
+    secretary = await new_page(browser)
+    await sign_in(secretary, base, "secretary")
     await secretary.goto(f"{base}/meetings/{mid}?view=documents")
     matrix = secretary.locator("#receipts-table")
     mine = matrix.locator(f'tr[data-recipient="point:{reader}"]')
@@ -206,7 +166,7 @@ async def test_a_point_reads_the_pages_and_the_secretary_sees_it_received(
     await expect(kiosk.locator("li.document")).to_have_count(2)
     await expect(kiosk.get_by_role("button", name="Tải lên", exact=True)).to_have_count(0)
     await expect(kiosk.locator("#receipts")).to_have_count(0)
-    await _fits_width(kiosk)
+    await fits_width(kiosk)
     await (
         kiosk.locator("li.document", has_text="Báo cáo tháng 11")
         .get_by_role("link", name="Đọc")
@@ -222,8 +182,8 @@ async def test_a_point_reads_the_pages_and_the_secretary_sees_it_received(
         await _image_shown(kiosk, f"nav.strip button.thumb >> nth={n} >> img")
     assert "width=160" in (await strip.locator("img").first.get_attribute("src") or "")
     await expect(strip.locator('[aria-current="page"]')).to_have_attribute("data-page", "1")
-    await _fits_width(kiosk)
-    await _audit(kiosk, "reader")
+    await fits_width(kiosk)
+    await audit(kiosk, "reader")
 
     await kiosk.get_by_role("button", name="Trang sau").click()
     await expect(kiosk.locator("#reader-page")).to_have_text("Trang 2/3")
@@ -285,7 +245,7 @@ async def test_a_point_reads_the_pages_and_the_secretary_sees_it_received(
 async def test_every_point_in_the_room_follows_the_presenters_page(
     live_province: Province, browser: Any, artifacts: Path
 ) -> None:
-    p, base = live_province, _base(live_province)
+    p, base = live_province, base_url(live_province)
     mid, points = await p.live_meeting(points=2)
     document = await _upload(p, mid, pdfs.pdf(REPORT), title="Báo cáo tháng 11")
     await _upload(p, mid, pdfs.pdf(["Phụ lục"]), title="Phụ lục")
@@ -296,7 +256,7 @@ async def test_every_point_in_the_room_follows_the_presenters_page(
     await expect(kiosk.locator("#present-figure")).to_be_hidden()
     await expect(kiosk.locator("#present-controls")).to_be_hidden()
 
-    chair = await _page(browser)
+    chair = await new_page(browser)
     await chair.goto(f"{base}/meetings/{mid}/room")
     await chair.get_by_label("Tên đăng nhập").fill("chair")
     await chair.get_by_label("Mật khẩu").fill(PASSWORD)

@@ -12,17 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from axe_playwright_python.async_playwright import Axe
-from playwright.async_api import Page, expect
+from playwright.async_api import expect
 
 from agenda.ca import CertificateAuthority
 from server.minutes.trust import create_ca
 from tests import pdfs
+from tests.browser.pages import TABLET, audit, base_url, fits_width, new_page, sign_in
 from tests.conftest import PASSWORD, LiveServer
 from tests.province import Province
 
-DESK = {"width": 1366, "height": 768}
-TABLET = {"width": 768, "height": 1024}
 PIN = "246810"
 SIGNING = 60_000  # ms: a signature, its timestamp and (at the end) the archive step
 DISCUSSION = "Xã Tân Phú đề nghị bổ sung kinh phí sửa đường liên xã."
@@ -34,44 +32,6 @@ def ca(live_server: LiveServer) -> CertificateAuthority:
     """The built-in CA in the live server's data directory (its trust source loads it on
     first use)."""
     return create_ca(live_server.settings, "UBND tỉnh Thử nghiệm")
-
-
-def _base(p: Province) -> str:
-    return str(p.client.base_url).rstrip("/")
-
-
-async def _page(browser: Any, viewport: dict[str, int] = DESK) -> Page:
-    context = await browser.new_context(viewport=viewport)
-    page = await context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.errors = errors  # type: ignore[attr-defined]
-    return page
-
-
-async def _sign_in(page: Page, base: str, username: str) -> None:
-    await page.goto(f"{base}/signin")
-    await page.get_by_label("Tên đăng nhập").fill(username)
-    await page.get_by_label("Mật khẩu").fill(PASSWORD)
-    await page.get_by_role("button", name="Đăng nhập").click()
-    await expect(page.get_by_role("heading", name="Cuộc họp của tôi")).to_be_visible()
-
-
-async def _audit(page: Page, name: str) -> None:
-    results = await Axe().run(page)
-    serious = [
-        (v["id"], v["help"], [n["target"] for n in v["nodes"]][:3])
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-    assert serious == [], f"{name}: {serious}"
-
-
-async def _fits_width(page: Page) -> None:
-    overflow = await page.evaluate(
-        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-    )
-    assert overflow <= 0, f"{page.url} is {overflow}px wider than the screen"
 
 
 async def _held_meeting(p: Province) -> int:
@@ -105,13 +65,13 @@ async def test_minutes_drafted_then_signed_with_a_pin_and_a_browser_key_verify_a
     artifacts: Path,
     tmp_path: Path,
 ) -> None:
-    p, base = live_province, _base(live_province)
+    p, base = live_province, base_url(live_province)
     secretary, chair = p.accounts["secretary"], p.accounts["chair"]
     mid = await _held_meeting(p)
 
     # The secretary drafts the minutes from the meeting's records.
-    page = await _page(browser)
-    await _sign_in(page, base, "secretary")
+    page = await new_page(browser)
+    await sign_in(page, base, "secretary")
     await page.goto(f"{base}/meetings/{mid}")
     await page.locator("#minutes-link").click()
     await expect(page.get_by_role("heading", name="Biên bản cuộc họp")).to_be_visible()
@@ -166,7 +126,7 @@ async def test_minutes_drafted_then_signed_with_a_pin_and_a_browser_key_verify_a
     assert href == f"/api/meetings/{mid}/minutes/versions/2.pdf"
     pdf = await page.request.get(f"{base}{href}")
     assert pdf.status == 200 and (await pdf.body()).startswith(b"%PDF-")
-    await _audit(page, "minutes editor")
+    await audit(page, "minutes editor")
     await page.screenshot(path=artifacts / "minutes-editor.png", full_page=True)
 
     # Submit to [secretary, chair]: the list starts with both; the chair is taken off and
@@ -224,8 +184,8 @@ async def test_minutes_drafted_then_signed_with_a_pin_and_a_browser_key_verify_a
     assert page.errors == []  # type: ignore[attr-defined]
 
     # The chair, on a tablet held upright, signs with a key WebCrypto makes in the page.
-    tablet = await _page(browser, TABLET)
-    await _sign_in(tablet, base, "chair")
+    tablet = await new_page(browser, TABLET)
+    await sign_in(tablet, base, "chair")
     await tablet.goto(f"{base}/meetings/{mid}?view=approval")
     await expect(tablet.get_by_role("heading", name="Ký duyệt: bước 2/2, bản 2")).to_be_visible()
     await expect(tablet.locator(".chain-step").nth(0)).to_have_attribute("data-state", "signed")
@@ -236,8 +196,8 @@ async def test_minutes_drafted_then_signed_with_a_pin_and_a_browser_key_verify_a
     image = tablet.locator('#minutes-pages img[data-page="1"]')
     assert await image.evaluate("img => img.naturalWidth") > 0
     await expect(tablet.locator("#browser-key-hint")).to_contain_text("Lần đầu")
-    await _fits_width(tablet)
-    await _audit(tablet, "approval")
+    await fits_width(tablet)
+    await audit(tablet, "approval")
     await tablet.screenshot(path=artifacts / "approval-tablet.png", full_page=True)
     await (
         tablet.locator("#sign-key").get_by_label("Mật khẩu đăng nhập (để xác nhận)").fill(PASSWORD)
@@ -271,7 +231,7 @@ async def test_minutes_drafted_then_signed_with_a_pin_and_a_browser_key_verify_a
     assert [(c["id"], c["server_held"]) for c in certificates.json()] == [
         (kept["certificate"], False)
     ]
-    await _fits_width(tablet)
+    await fits_width(tablet)
     assert tablet.errors == []  # type: ignore[attr-defined]
     await tablet.context.close()
 
@@ -308,7 +268,7 @@ async def test_minutes_drafted_then_signed_with_a_pin_and_a_browser_key_verify_a
     await expect(first.locator(".verdict")).to_contain_text(report["signatures"][0]["verdict_vi"])
     await expect(first).to_contain_text("Chứng thư đáng tin cậy")
     await expect(cards.nth(1).locator("h3")).to_have_text("Chữ ký 2: Người dùng chair")
-    await _audit(page, "verify")
+    await audit(page, "verify")
     await page.screenshot(path=artifacts / "verify-valid.png", full_page=True)
     await page.locator("#lang").click()
     await expect(page.locator("#verify-overall")).to_have_text(
@@ -322,7 +282,7 @@ async def test_minutes_drafted_then_signed_with_a_pin_and_a_browser_key_verify_a
 async def test_a_rejection_returns_the_minutes_with_its_comment_to_the_editor(
     live_province: Province, ca: CertificateAuthority, browser: Any, artifacts: Path
 ) -> None:
-    p, base = live_province, _base(live_province)
+    p, base = live_province, base_url(live_province)
     chair = p.accounts["chair"]
     mid = await _held_meeting(p)
     url = f"/api/meetings/{mid}/minutes"
@@ -332,8 +292,8 @@ async def test_a_rejection_returns_the_minutes_with_its_comment_to_the_editor(
     )
     assert submitted.status_code == 200, submitted.text
 
-    leader = await _page(browser)
-    await _sign_in(leader, base, "chair")
+    leader = await new_page(browser)
+    await sign_in(leader, base, "chair")
     await leader.goto(f"{base}/meetings/{mid}?view=minutes")
     await expect(leader.locator("#chain-summary")).to_have_text("Đến lượt bạn ký (0/1 đã ký).")
     await leader.get_by_role("link", name="Xem và ký biên bản").click()
@@ -351,8 +311,8 @@ async def test_a_rejection_returns_the_minutes_with_its_comment_to_the_editor(
     assert leader.errors == []  # type: ignore[attr-defined]
     await leader.context.close()
 
-    page = await _page(browser)
-    await _sign_in(page, base, "secretary")
+    page = await new_page(browser)
+    await sign_in(page, base, "secretary")
     await page.goto(f"{base}/meetings/{mid}?view=minutes")
     notice = page.locator("#rejection-notice")
     await expect(notice).to_contain_text("Bản 1 đã bị trả lại")
@@ -369,7 +329,7 @@ async def test_a_rejection_returns_the_minutes_with_its_comment_to_the_editor(
     await expect(notice).to_contain_text("Đã lưu bản 2 sau khi bị trả lại: có thể trình ký lại.")
     await expect(page.get_by_role("button", name="Trình ký bản 2")).to_be_enabled()
     await page.set_viewport_size(TABLET)
-    await _fits_width(page)
+    await fits_width(page)
     assert page.errors == []  # type: ignore[attr-defined]
     await page.context.close()
 
@@ -377,7 +337,7 @@ async def test_a_rejection_returns_the_minutes_with_its_comment_to_the_editor(
 async def test_the_verify_page_says_unsigned_and_a_secretary_traces_a_leaked_copy(
     live_province: Province, browser: Any, artifacts: Path
 ) -> None:
-    p, base = live_province, _base(live_province)
+    p, base = live_province, base_url(live_province)
     mid, points = await p.live_meeting(points=1)
     uploaded = await p.client.post(
         f"/api/meetings/{mid}/documents",
@@ -394,8 +354,8 @@ async def test_the_verify_page_says_unsigned_and_a_secretary_traces_a_leaked_cop
     point = (await p.client.get(f"/api/points/{points[0]}", headers=p.auth("admin"))).json()
 
     # An official checks a PDF: unsigned, and a file that is not a PDF, said in words.
-    official = await _page(browser)
-    await _sign_in(official, base, "official")
+    official = await new_page(browser)
+    await sign_in(official, base, "official")
     await official.get_by_role("navigation").get_by_role("link", name="Kiểm tra chữ ký").click()
     await expect(official.locator("#trace-form")).to_have_count(0)
     field = official.get_by_label("Tệp PDF cần kiểm tra")
@@ -415,8 +375,8 @@ async def test_the_verify_page_says_unsigned_and_a_secretary_traces_a_leaked_cop
     await official.context.close()
 
     # The secretary finds whom the copy was issued to.
-    page = await _page(browser, TABLET)
-    await _sign_in(page, base, "secretary")
+    page = await new_page(browser, TABLET)
+    await sign_in(page, base, "secretary")
     await page.goto(f"{base}/?view=verify")
     await page.get_by_label("Tệp PDF tìm thấy").set_input_files(
         files=[{"name": "tim-thay.pdf", "mimeType": "application/pdf", "buffer": copy.content}]
@@ -426,8 +386,8 @@ async def test_the_verify_page_says_unsigned_and_a_secretary_traces_a_leaked_cop
     await expect(page.locator("#trace-found")).to_contain_text(
         f"Tài liệu số {document['id']}, bản 1"
     )
-    await _fits_width(page)
-    await _audit(page, "verify and trace")
+    await fits_width(page)
+    await audit(page, "verify and trace")
     await page.screenshot(path=artifacts / "trace-copy.png", full_page=True)
     assert page.errors == []  # type: ignore[attr-defined]
     await page.context.close()
@@ -436,9 +396,9 @@ async def test_the_verify_page_says_unsigned_and_a_secretary_traces_a_leaked_cop
 async def test_a_leader_sets_a_signing_pin_and_makes_a_browser_key_on_the_signing_page(
     live_province: Province, ca: CertificateAuthority, browser: Any, artifacts: Path
 ) -> None:
-    base = _base(live_province)
-    page = await _page(browser, TABLET)
-    await _sign_in(page, base, "chair")
+    base = base_url(live_province)
+    page = await new_page(browser, TABLET)
+    await sign_in(page, base, "chair")
     await page.get_by_role("navigation").get_by_role("link", name="Chữ ký số của tôi").click()
     await expect(page.get_by_role("heading", name="Chữ ký số của tôi")).to_be_visible()
     await expect(page.locator("#certificate-list")).to_have_text("Bạn chưa có chứng thư số nào.")
@@ -471,14 +431,14 @@ async def test_a_leader_sets_a_signing_pin_and_makes_a_browser_key_on_the_signin
     )
     have = page.get_by_text("Trình duyệt này đã có khóa ký và chứng thư số của bạn.")
     await expect(have).to_be_visible()
-    await _fits_width(page)
-    await _audit(page, "signing")
+    await fits_width(page)
+    await audit(page, "signing")
     await page.screenshot(path=artifacts / "signing-certificates.png", full_page=True)
     assert page.errors == []  # type: ignore[attr-defined]
     await page.context.close()
 
-    official = await _page(browser)
-    await _sign_in(official, base, "official")
+    official = await new_page(browser)
+    await sign_in(official, base, "official")
     nav = official.get_by_role("navigation")
     await expect(nav.get_by_role("link", name="Chữ ký số của tôi")).to_be_hidden()
     await expect(nav.get_by_role("link", name="Kiểm tra chữ ký")).to_be_visible()
