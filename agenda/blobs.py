@@ -102,9 +102,6 @@ class BlobStore:
             raise ValueError(f"not a sha256 digest: {digest!r}")
         return self.root / "sha256" / digest[:2] / digest
 
-    def has(self, digest: str) -> bool:
-        return self.path(digest).is_file()
-
     def temp_path(self, suffix: str = "") -> Path:
         return self.tmp / f"{secrets.token_hex(12)}{suffix}"
 
@@ -120,11 +117,6 @@ class BlobStore:
     def put_bytes(self, data: bytes) -> Stored:
         with self.staging() as staged:
             staged.write(data)
-            return staged.commit()
-
-    def put_file(self, source: Path) -> Stored:
-        with self.staging() as staged, source.open("rb") as file:
-            staged.copy_from(file)
             return staged.commit()
 
     def take_file(self, source: Path) -> Stored:
@@ -177,10 +169,3 @@ class BlobStore:
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(source, final)
         return final
-
-    def remove_derived(self, *parts: str) -> None:
-        target = self.derived_path(*parts)
-        if target.is_dir():
-            shutil.rmtree(target, ignore_errors=True)
-        else:
-            target.unlink(missing_ok=True)

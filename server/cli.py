@@ -571,7 +571,13 @@ def ca_crl(out: Path, serial: str | None) -> None:
     if ca is None:
         raise click.ClickException("no CA: run `hoinghi ca init`")
     if serial:
-        ca.revoke(int(serial, 16))
+        try:
+            number = int(serial, 16)
+        except ValueError:
+            raise click.BadParameter(
+                "a serial number in hexadecimal", param_hint="--revoke"
+            ) from None
+        ca.revoke(number)
     out.write_bytes(ca.crl().public_bytes(serialization.Encoding.DER))
     click.echo(f"CRL with {len(ca.revoked())} revoked certificates written to {out}")
 
@@ -587,10 +593,18 @@ def verify_command(pdf: Path) -> None:
     settings = _settings()
     data = pdf.read_bytes()
 
+    if b"%PDF-" not in data[:1024]:
+        raise click.ClickException(f"{pdf} is not a PDF")
+
     async def work(db: AsyncSession) -> list[Any]:
         return await verify_pdf(data, await TrustSource(settings).trust(db))
 
-    reports = _run(settings, work)
+    try:
+        reports = _run(settings, work)
+    except click.ClickException:
+        raise
+    except Exception as exc:  # pyHanko's reader on a damaged file
+        raise click.ClickException(f"{pdf} could not be read: {type(exc).__name__}") from None
     if not reports:
         click.echo("no signatures / không có chữ ký")
         sys.exit(1)

@@ -250,6 +250,13 @@ def test_demo_leaders_get_signing_certificates_and_verify_checks_a_signed_file(r
     document.write_bytes(bytes(broken))
     assert run("verify", str(document)).exit_code == 1
 
+    not_pdf = run.data_dir / "notes.pdf"
+    not_pdf.write_text("ghi chú, không phải PDF")
+    refused = run("verify", str(not_pdf))
+    assert refused.exit_code == 1 and "is not a PDF" in refused.output
+    bad_serial = run("ca", "crl", "--out", str(run.data_dir / "x.crl"), "--revoke", "zz")
+    assert bad_serial.exit_code == 2 and "hexadecimal" in bad_serial.output
+
     crl = run.data_dir / "ca.crl"
     revoked = run("ca", "crl", "--out", str(crl), "--revoke", format(cert.serial_number, "x"))
     assert revoked.exit_code == 0 and "1 revoked" in revoked.output

@@ -8,8 +8,14 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
+from pypdf import PdfReader
+from starlette.requests import HTTPConnection
+from starlette.responses import Response
+
+from agenda import pages
 from agenda.blobs import BlobStore
 from agenda.workers import PaperFailed, PaperWorkers
 from server.problems import Problem
@@ -29,10 +35,30 @@ class Paper:
     workers: PaperWorkers
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     _receipts: dict[tuple[str, int, str], float] = field(default_factory=dict)
+    _page_counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def max_upload_bytes(self) -> int:
         return self.settings.max_upload_mb * 1024 * 1024
+
+    async def page_image(self, digest: str, page: int, width: int | None) -> tuple[Path, str]:
+        """Page ``page`` of the stored PDF ``digest`` as WebP (drawn once, then cached in
+        the blob store) and its ETag; the caller has checked the page exists."""
+        size = pages.snap_width(width)
+        parts = ("pages", digest, f"{pages.RENDERER}-p{page}-w{size}.webp")
+        path = self.blobs.derived_path(*parts)
+        if not path.is_file():
+            async with self.making("/".join(parts)):
+                if not path.is_file():
+                    image = await self.run(pages.render_page, self.blobs.path(digest), page, size)
+                    self.blobs.put_derived(image, *parts)
+        return path, f'"{digest[:20]}-{page}-{size}-{pages.RENDERER}"'
+
+    def page_count(self, digest: str) -> int:
+        """Pages of a stored PDF we made (minutes): read once, a digest never changes."""
+        if digest not in self._page_counts:
+            self._page_counts[digest] = len(PdfReader(self.blobs.path(digest)).pages)
+        return self._page_counts[digest]
 
     async def run(self, job: Callable[..., T], *args: Any) -> T:
         """Run a paper-work job; a file that breaks it is the client's problem (422)."""
@@ -64,6 +90,14 @@ class Paper:
             self._receipts.clear()
         self._receipts[key] = now
         return True
+
+
+def not_modified(request: HTTPConnection, etag: str) -> Response | None:
+    """A 304 if the client already has this ETag."""
+    asked = request.headers.get("if-none-match", "")
+    if asked.strip() == "*" or etag in (tag.strip() for tag in asked.split(",")):
+        return Response(status_code=304, headers={"ETag": etag})
+    return None
 
 
 @asynccontextmanager

@@ -11,13 +11,12 @@ from sqlalchemy import select
 from starlette.datastructures import FormData, UploadFile
 from starlette.responses import FileResponse, Response
 
-from agenda import pages
 from agenda.models import Document, DocumentVersion, Scope
 from agenda.watermark import copy_identifier
 from server.auth import CurrentPrincipal, require_roles
 from server.deps import AppDatabase, ReadDB, WriteDB
 from server.documents import copies, receipts, service
-from server.documents.paper import Paper
+from server.documents.paper import Paper, not_modified
 from server.documents.schemas import (
     AccessUpdate,
     DocumentOrder,
@@ -72,7 +71,7 @@ def get_paper(request: Request) -> Paper:
 AppPaper = Annotated[Paper, Depends(get_paper)]
 
 
-async def _pdf_form(request: Request) -> tuple[UploadFile, FormData]:
+async def pdf_form(request: Request) -> tuple[UploadFile, FormData]:
     """The uploaded file and the other fields; read only after the caller was admitted."""
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise Problem(415, "unsupported_media_type", "send the PDF as multipart/form-data")
@@ -113,7 +112,7 @@ async def upload_document(
     meeting = await meetings.get_meeting(db, meeting_id, principal)
     service.require_editor(meeting, principal)
     await db.rollback()  # no transaction (nor SQLite's write lock) held while the file arrives
-    upload, form = await _pdf_form(request)
+    upload, form = await pdf_form(request)
     try:
         fields = _fields(form)
         received = await service.receive_pdf(paper, upload)
@@ -142,7 +141,7 @@ async def upload_version(
     meeting, document, _, _ = await service.meeting_of_document(db, document_id, principal)
     service.require_editor(meeting, principal)
     await db.rollback()
-    upload, form = await _pdf_form(request)
+    upload, form = await pdf_form(request)
     try:
         received = await service.receive_pdf(paper, upload)
     finally:
@@ -223,13 +222,6 @@ async def set_readers(
     return await _out(db, document_id, principal)
 
 
-def _not_modified(request: Request, etag: str) -> Response | None:
-    asked = request.headers.get("if-none-match", "")
-    if etag in (tag.strip() for tag in asked.split(",")) or asked.strip() == "*":
-        return Response(status_code=304, headers={"ETag": etag})
-    return None
-
-
 @router.get(
     "/api/documents/{document_id}/versions/{number}/pages/{page}.webp",
     response_class=FileResponse,
@@ -257,20 +249,11 @@ async def page_image(
         async with database.writer() as writer:
             await receipts.record(writer, principal, [version.id], "page")
             await writer.commit()
-    size = pages.snap_width(width)
-    etag = f'"{version.sha256[:20]}-{page}-{size}-{pages.RENDERER}"'
-    headers = {"ETag": etag, "Cache-Control": "private, max-age=604800, immutable"}
-    if cached := _not_modified(request, etag):
+    path, etag = await paper.page_image(version.sha256, page, width)
+    if cached := not_modified(request, etag):
         return cached
-    parts = ("pages", version.sha256, f"{pages.RENDERER}-p{page}-w{size}.webp")
-    path = paper.blobs.derived_path(*parts)
-    if not path.is_file():
-        async with paper.making("/".join(parts)):
-            if not path.is_file():
-                image = await paper.run(
-                    pages.render_page, paper.blobs.path(version.sha256), page, size
-                )
-                paper.blobs.put_derived(image, *parts)
+    # The URL names the version: its image never changes.
+    headers = {"ETag": etag, "Cache-Control": "private, max-age=604800, immutable"}
     return FileResponse(path, media_type="image/webp", headers=headers)
 
 
@@ -283,7 +266,7 @@ class CopyResponse(FileResponse):
 
 def _file(path: Any, sha256: str, filename: str, request: Request) -> Response:
     etag = f'"{sha256}"'
-    if cached := _not_modified(request, etag):
+    if cached := not_modified(request, etag):
         return cached
     return CopyResponse(
         path,
@@ -387,7 +370,7 @@ async def receipt_matrix(
     summary="Whom a copy was issued to: upload the copy (secretaries, admins)",
 )
 async def trace(request: Request, principal: Tracer, db: ReadDB, paper: AppPaper) -> TraceOut:
-    upload, form = await _pdf_form(request)
+    upload, form = await pdf_form(request)
     try:
         async with service.staged_pdf(paper, upload) as (staged, _):
             identifier = await paper.run(copy_identifier, staged.path)

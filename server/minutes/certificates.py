@@ -285,7 +285,3 @@ async def usable_certificate(
 
 def certificate_of(row: SigningCertificate) -> x509.Certificate:
     return x509.load_pem_x509_certificate(row.certificate_pem.encode())
-
-
-def digest_of(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()

@@ -3,6 +3,7 @@ signature), the signed document, verification of any PDF, certificates and trust
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from datetime import datetime
 from typing import Annotated, Any
@@ -13,12 +14,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
-from pypdf import PdfReader
 from sqlalchemy import select
-from starlette.datastructures import UploadFile
-from starlette.responses import Response
+from starlette.responses import FileResponse, Response
 
-from agenda import pages
 from agenda.approval import MinutesStatus
 from agenda.minutes_models import (
     ApprovalStep,
@@ -34,8 +32,8 @@ from server import audit
 from server.accounts.models import User
 from server.auth import CurrentPrincipal, require_roles
 from server.deps import AppDatabase, AppSettings, ReadDB, WriteDB
-from server.documents.paper import Paper
-from server.documents.routes import AppPaper
+from server.documents.paper import Paper, not_modified
+from server.documents.routes import AppPaper, pdf_form
 from server.identity import Principal, Role
 from server.meetings import access
 from server.meetings import service as meetings
@@ -43,7 +41,7 @@ from server.meetings.models import Meeting
 from server.minutes import certificates, service
 from server.minutes.trust import TrustSource
 from server.problems import Problem, field_error
-from server.validation import IdPath
+from server.validation import DbId, IdPath
 
 router = APIRouter(tags=["minutes"])
 UPLOAD_PATHS = (r"/api/verify",)
@@ -111,7 +109,7 @@ class VersionCreate(Strict):
 
 class Submit(Strict):
     version: int = Field(ge=1)
-    approvers: list[int] = Field(min_length=1, max_length=12)
+    approvers: list[DbId] = Field(min_length=1, max_length=12)
 
 
 class Approve(Strict):
@@ -129,7 +127,7 @@ class Reject(Strict):
 class Prepare(Strict):
     version: int = Field(ge=1)
     step: int = Field(ge=0, le=20)
-    certificate_id: int | None = None
+    certificate_id: DbId | None = None
 
 
 class Finish(Strict):
@@ -241,9 +239,7 @@ async def _out(db: ReadDB | WriteDB, row: Any, paper: Paper) -> MinutesOut:
     people = {*workflow.approvers, *(s.approver_id for s in steps)}
     users = {u.id: u.full_name for u in await db.scalars(select(User).where(User.id.in_(people)))}
     digest = row.final_pdf or row.current_pdf
-    pages = None
-    if digest:
-        pages = len(PdfReader(paper.blobs.path(digest)).pages)
+    pages = await asyncio.to_thread(paper.page_count, digest) if digest else None
     return MinutesOut(
         id=row.id,
         meeting_id=row.meeting_id,
@@ -447,27 +443,16 @@ async def document_page(
     digest = row.final_pdf or row.current_pdf
     if not digest:
         raise Problem(404, "not_found", "the minutes have not been submitted")
-    size = pages.snap_width(width)
-    etag = f'"{digest[:20]}-{page}-{size}"'
-    if etag in request.headers.get("if-none-match", ""):
-        return Response(status_code=304, headers={"ETag": etag})
-    parts = ("pages", digest, f"{pages.RENDERER}-p{page}-w{size}.webp")
-    path = paper.blobs.derived_path(*parts)
-    if not path.is_file():
-        source = paper.blobs.path(digest)
-        count = len(PdfReader(source).pages)
-        if page > count:
-            raise Problem(404, "not_found", f"the document has {count} pages")
-        image = await paper.run(pages.render_page, source, page, size)
-        paper.blobs.put_derived(image, *parts)
-    return Response(
-        path.read_bytes(),
-        media_type="image/webp",
-        headers={
-            "ETag": f'"{digest[:20]}-{page}-{size}"',
-            "Cache-Control": "private, max-age=86400",
-        },
-    )
+    count = await asyncio.to_thread(paper.page_count, digest)
+    if page > count:
+        raise Problem(404, "not_found", f"the document has {count} pages")
+    path, etag = await paper.page_image(digest, page, width)
+    if cached := not_modified(request, etag):
+        return cached
+    # The URL stays while the document gains signatures: revalidated each time (the ETag
+    # names the document's state).
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    return FileResponse(path, media_type="image/webp", headers=headers)
 
 
 @router.post(
@@ -645,13 +630,8 @@ async def awaiting(principal: CurrentPrincipal, db: ReadDB) -> list[AwaitingOut]
 async def verify(
     request: Request, principal: CurrentPrincipal, db: ReadDB, trust: AppTrust, paper: AppPaper
 ) -> dict[str, Any]:
-    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-        raise Problem(415, "unsupported_media_type", "send the PDF as multipart/form-data")
-    form = await request.form(max_files=1, max_fields=2)
+    upload, form = await pdf_form(request)
     try:
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise field_error("file", "attach the PDF as the form field 'file'")
         data = await upload.read(paper.max_upload_bytes + 1)
     finally:
         await form.close()
