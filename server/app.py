@@ -40,6 +40,8 @@ from server.minutes.routes import router as minutes_router
 from server.minutes.trust import TrustSource
 from server.network.monitor import NetworkMonitor
 from server.network.routes import router as network_router
+from server.opinions.routes import UPLOAD_PATHS as OPINION_PATHS
+from server.opinions.routes import router as opinions_router
 from server.presence import PresenceRecorder
 from server.raw_socket import KeepRawSend
 from server.room_endpoint import router as room_router
@@ -112,7 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodySizeLimit,
         default_bytes=MAX_API_BODY_BYTES,
-        paths=dict.fromkeys((*UPLOAD_PATHS, *VERIFY_PATHS), upload_bytes),
+        paths=dict.fromkeys((*UPLOAD_PATHS, *VERIFY_PATHS, *OPINION_PATHS), upload_bytes),
     )
     app.add_middleware(KeepRawSend)  # added last: the outermost
     # The calendar router comes before the meetings router: /api/meetings/{id}.ics must be
@@ -130,6 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         links_router,
         documents_router,
         minutes_router,
+        opinions_router,
         audit_router,
         room_router,
         media_router,

@@ -8,6 +8,7 @@ from server.accounts import models as accounts_models
 from server.db import Base
 from server.meetings import models as meetings_models
 from server.network import models as network_models
+from server.opinions import models as opinions_models
 
 __all__ = [
     "Base",
@@ -17,6 +18,7 @@ __all__ = [
     "meetings_models",
     "minutes_models",
     "network_models",
+    "opinions_models",
     "rooms_models",
     "sessions",
 ]

@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     turn_secret: str = ""
     turn_credential_seconds: int = Field(default=6 * 3600, ge=60)
 
+    # Written opinions: remind unanswered recipients this many hours before the deadline
+    # (comma-separated; one reminder per lead time).
+    opinion_reminder_hours: str = "72,24,2"
+
     # The province's zone: calendars and the web client show times in it.
     timezone: str = "Asia/Ho_Chi_Minh"
     # The web client; the default is the source tree's static/ (installs are editable).
@@ -99,6 +103,19 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
+
+    @field_validator("opinion_reminder_hours")
+    @classmethod
+    def _lead_hours(cls, value: str) -> str:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            if not part.isdigit() or not 1 <= int(part) <= 24 * 365:
+                raise ValueError(f"a reminder lead time is a number of hours, not {part!r}")
+        return value
+
+    @property
+    def reminder_lead_hours(self) -> tuple[int, ...]:
+        parts = (p.strip() for p in self.opinion_reminder_hours.split(","))
+        return tuple(sorted({int(p) for p in parts if p}, reverse=True))
 
     @property
     def ice_server_urls(self) -> list[str]:

@@ -17,7 +17,13 @@ from server.identity import Principal
 from server.meetings import access
 from server.meetings.lifecycle import OPEN_STATUSES, MeetingStatus
 from server.meetings.models import Invitation, InvitationState, Meeting
-from server.meetings.schemas import Conflict, InvitationOut, InviteRequest, PointBrief
+from server.meetings.schemas import (
+    Addressees,
+    Conflict,
+    InvitationOut,
+    InviteRequest,
+    PointBrief,
+)
 from server.meetings.service import require_organizer, require_status
 from server.network.models import ConferencePoint, Unit
 from server.network.service import unit_and_descendants, unit_ref
@@ -137,7 +143,8 @@ def _refuse(field: str, items: list[tuple[int, str]]) -> None:
         raise Problem(422, "validation_failed", errors[0]["message"], errors=errors)
 
 
-async def _resolve_points(db: AsyncSession, request: InviteRequest) -> set[int]:
+async def resolve_points(db: AsyncSession, request: Addressees) -> set[int]:
+    """The enabled points named, and every enabled point of the units named and below."""
     wanted: set[int] = set()
     if request.point_ids:
         enabled = dict(
@@ -183,7 +190,8 @@ async def _resolve_points(db: AsyncSession, request: InviteRequest) -> set[int]:
     return wanted
 
 
-async def _resolve_users(db: AsyncSession, usernames: list[str]) -> set[int]:
+async def resolve_users(db: AsyncSession, usernames: list[str]) -> set[int]:
+    """The ids of active accounts by username (422 naming any unknown or disabled)."""
     if not usernames:
         return set()
     names = [normalize_username(n) for n in usernames]
@@ -208,8 +216,8 @@ async def invite(
     """Invite; returns (new invitations, how many were invited already, conflicts)."""
     require_organizer(meeting, principal)
     require_status(meeting, OPEN_STATUSES, "invite")
-    point_ids = await _resolve_points(db, request)
-    user_ids = await _resolve_users(db, request.usernames)
+    point_ids = await resolve_points(db, request)
+    user_ids = await resolve_users(db, request.usernames)
 
     existing = (
         await db.execute(

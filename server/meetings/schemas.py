@@ -111,8 +111,8 @@ class MeetingWithWarnings(BaseModel):
     warnings: list[Conflict] = []
 
 
-class InviteRequest(BaseModel):
-    """Who to invite; any mix of the three, in one call."""
+class Addressees(BaseModel):
+    """Points and people to address (invite, ask for an opinion); any mix of the three."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -123,10 +123,14 @@ class InviteRequest(BaseModel):
     usernames: list[Handle] = Field(default=[], max_length=1000)
 
     @model_validator(mode="after")
-    def _not_empty(self) -> InviteRequest:
+    def _not_empty(self) -> Addressees:
         if not (self.point_ids or self.unit_ids or self.usernames):
             raise ValueError("name at least one point_id, unit_id or username")
         return self
+
+
+class InviteRequest(Addressees):
+    """Who to invite, in one call."""
 
 
 class InvitationOut(BaseModel):
