@@ -422,7 +422,7 @@ def _open_poll(state: RoomState, c: m.OpenPoll, actor: Actor, now: datetime) -> 
                 "question": c.question,
                 "options": list(c.options or polls.DEFAULT_OPTIONS),
                 "voters": voters.value,
-                "rule": c.rule,
+                "rule": c.rule or polls.Rule.MAJORITY_OF_ELIGIBLE.value,
                 "closes_at": closes_at.isoformat() if closes_at else None,
                 "eligible": sorted(eligible),
                 "present": len(state.members),

@@ -216,8 +216,9 @@ class OpenPoll(_Command):
     question: PollText
     options: Annotated[list[OptionText], Field(min_length=2, max_length=10)] | None = None
     voters: Literal["points", "people"] = "points"
-    rule: Literal["majority_of_eligible", "majority_of_cast", "two_thirds_of_eligible"] = (
-        "majority_of_eligible"
+    # None: the meeting's rule (the server fills it in from the meeting's settings).
+    rule: Literal["majority_of_eligible", "majority_of_cast", "two_thirds_of_eligible"] | None = (
+        None
     )
     seconds: Annotated[int, Field(ge=10, le=3600)] | None = None
     # Secret: who voted is known, what each voted is not (docs/votes.md).

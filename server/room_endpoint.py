@@ -396,6 +396,8 @@ class RoomSession:
             if shown is None:
                 return
             room_command = shown
+        elif isinstance(command, messages.OpenPoll) and command.rule is None:
+            room_command = command.model_copy(update={"rule": await self._vote_rule()})
         try:
             outcome = await self.hub.submit(self.meeting_id, room_command, self.who.actor)
         except Rejected as rejected:
@@ -438,6 +440,13 @@ class RoomSession:
         return ShowDocument(
             document.id, version.number, version.pages, document.title, command.page
         )
+
+    async def _vote_rule(self) -> str:
+        """The meeting's rule for what passes a motion (its settings may change until the
+        meeting starts; read when the poll opens)."""
+        async with self.database.reader() as db:
+            rule = await db.scalar(select(Meeting.vote_rule).where(Meeting.id == self.meeting_id))
+        return rule or "majority_of_eligible"
 
     async def _agenda_item(self, command: messages.SetAgendaItem) -> ShowAgendaItem | None:
         """The item, checked against this meeting's agenda (the room has no database)."""

@@ -443,8 +443,12 @@ async def test_exports_hold_every_answer(province: Province, app: FastAPI) -> No
         assert expected in text, expected
     path = app.state.settings.data_dir / "report.pdf"
     path.write_bytes(report.content)
-    fonts = subprocess.run(
-        [poppler("pdffonts"), str(path)], capture_output=True, text=True, check=True
+    fonts = await asyncio.to_thread(
+        subprocess.run,
+        [poppler("pdffonts"), str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     font_rows = fonts.stdout.splitlines()[2:]
     assert font_rows and all(" yes " in row for row in font_rows), fonts.stdout

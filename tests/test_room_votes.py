@@ -87,6 +87,7 @@ async def test_two_hundred_points_vote_at_once_and_every_ballot_counts_once(
     (decision,) = versions.json()[0]["content"]["decisions"]
     assert decision["title"] == "Thông qua dự toán ngân sách năm 2027?"
     assert f"Tán thành {expected[0]}/{VOTERS}" in decision["result"]
+    assert decision["result"].endswith("(quá nửa tổng số có quyền biểu quyết)")
     for client in (*clients, chair, late):
         await client.close()
 
@@ -153,4 +154,43 @@ async def test_a_secret_ballot_is_counted_but_never_linked_to_the_voter(
     assert all(set(row) == {"id", "meeting_id", "poll", "option"} for row in box)
     assert cast["ballot"] in {row["id"] for row in box}  # only its holder knows which
     for client in (first, second, chair):
+        await client.close()
+
+
+async def test_a_poll_without_a_rule_follows_the_meetings_rule(live_province: Province) -> None:
+    p = live_province
+    meeting = await p.meeting(vote_rule="majority_of_cast")
+    mid = meeting["id"]
+    assert meeting["vote_rule"] == "majority_of_cast"
+    # The rule can change until the meeting is held, like its other settings.
+    changed = await p.client.patch(
+        f"/api/meetings/{mid}", headers=p.auth("secretary"), json={"vote_rule": "bogus"}
+    )
+    assert changed.status_code == 422
+    points = sorted(await p.point_ids("xa-tan-phu"))[:3]
+    await p.invite(mid, point_ids=points)
+    assert (await p.step(mid, "schedule")).status_code == 200
+    assert (await p.step(mid, "start", role="chair")).status_code == 200
+    chair = await RoomClient.open(p.ws_url, mid, p.auth("chair"))
+    await chair.wait_for(lambda f: f["type"] == "welcome")
+    voters = [await RoomClient.open(p.ws_url, mid, await p.device(pt)) for pt in points]
+    await asyncio.gather(*(v.wait_for(lambda f: f["type"] == "welcome") for v in voters))
+
+    assert (await chair.send("open_poll", question="Thông qua?"))["type"] == "ack"
+    assert (await chair.event("poll.opened"))["data"]["rule"] == "majority_of_cast"
+    # One agrees, two do not vote: a majority of those who voted, not of all three.
+    assert (await voters[0].send("cast_ballot", poll=1, option=0))["type"] == "ack"
+    assert (await chair.send("close_poll", poll=1))["type"] == "ack"
+    result = (await chair.event("poll.closed"))["data"]["result"]
+    assert result["rule"] == "majority_of_cast" and result["passed"] is True
+
+    # A rule named when opening the poll wins over the meeting's.
+    opened = await chair.send("open_poll", question="Lần hai?", rule="majority_of_eligible")
+    assert opened["type"] == "ack"
+    assert (await chair.event("poll.opened", number=2))["data"]["rule"] == "majority_of_eligible"
+    assert (await voters[0].send("cast_ballot", poll=2, option=0))["type"] == "ack"
+    assert (await chair.send("close_poll", poll=2))["type"] == "ack"
+    second = await chair.event("poll.closed", number=2)
+    assert second["data"]["result"]["passed"] is False
+    for client in (chair, *voters):
         await client.close()

@@ -56,6 +56,11 @@ class Meeting(Base):
     classification: Mapped[Classification] = mapped_column(
         enum_column(Classification, "classification"), default=Classification.NORMAL
     )
+    # What passes a motion put to the vote in this meeting's room (rooms.polls.Rule), unless
+    # the chair names another rule when opening the poll.
+    vote_rule: Mapped[str] = mapped_column(
+        String(32), default="majority_of_eligible", server_default="majority_of_eligible"
+    )
     # iCalendar SEQUENCE: raised on every change a calendar must pick up (time, cancel).
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     # When it was first scheduled: invitees see a meeting from then on (even if it is later

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from rooms.polls import Rule
 from server.meetings.lifecycle import Action, MeetingStatus
 from server.meetings.models import Classification, InvitationState
 from server.network.schemas import UnitRef
@@ -30,6 +31,7 @@ class MeetingOut(BaseModel):
     ends_at: datetime
     status: MeetingStatus
     classification: Classification
+    vote_rule: Rule
     sequence: int
     started_at: datetime | None
     ended_at: datetime | None
@@ -91,6 +93,10 @@ class MeetingCreate(_Times):
     starts_at: UtcDatetime = Field(description="with a UTC offset, e.g. 2026-12-01T08:00:00+07:00")
     ends_at: UtcDatetime
     classification: Classification = Classification.NORMAL
+    vote_rule: Rule = Field(
+        default=Rule.MAJORITY_OF_ELIGIBLE,
+        description="what passes a motion voted in the room, unless the poll names a rule",
+    )
 
 
 class MeetingUpdate(_Times):
@@ -104,6 +110,7 @@ class MeetingUpdate(_Times):
     starts_at: UtcDatetime | None = None
     ends_at: UtcDatetime | None = None
     classification: Classification | None = None
+    vote_rule: Rule | None = None
 
 
 class MeetingWithWarnings(BaseModel):

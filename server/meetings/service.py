@@ -10,6 +10,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agenda.minutes_models import Minutes
+from rooms.polls import Rule
 from server import audit
 from server.accounts.models import User
 from server.db import count_rows, utcnow
@@ -40,6 +41,7 @@ AUDITED = (
     "starts_at",
     "ends_at",
     "classification",
+    "vote_rule",
     "status",
 )
 
@@ -187,6 +189,7 @@ def _meeting_out(
         ends_at=meeting.ends_at,
         status=meeting.status,
         classification=meeting.classification,
+        vote_rule=Rule(meeting.vote_rule),
         sequence=meeting.sequence,
         started_at=meeting.started_at,
         ended_at=meeting.ended_at,
@@ -237,6 +240,7 @@ async def create_meeting(db: AsyncSession, principal: Principal, body: MeetingCr
         starts_at=body.starts_at,
         ends_at=body.ends_at,
         classification=body.classification,
+        vote_rule=body.vote_rule.value,
         status=MeetingStatus.DRAFT,
     )
     db.add(meeting)
@@ -277,7 +281,7 @@ async def update_meeting(
         meeting.secretary = await _user_with_role(
             db, changes["secretary_id"], Role.SECRETARY, "secretary_id"
         )
-    for name in ("title", "description", "classification"):
+    for name in ("title", "description", "classification", "vote_rule"):
         if name in changes and changes[name] is not None:
             setattr(meeting, name, changes[name])
     rescheduled = (starts, ends) != (meeting.starts_at, meeting.ends_at)

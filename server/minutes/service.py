@@ -141,7 +141,16 @@ def vote_result_text(result: dict[str, Any]) -> str:
     if result.get("not_voted"):
         parts.append(f"không biểu quyết được ghi nhận: {result['not_voted']}")
     verdict = "thông qua" if result["passed"] else "không thông qua"
-    return "; ".join(parts) + f" — {verdict}"
+    rule = RULE_WORDS.get(result.get("rule", ""), "")
+    return "; ".join(parts) + f" — {verdict}" + (f" ({rule})" if rule else "")
+
+
+# The rule that decided, as the minutes say it.
+RULE_WORDS = {
+    "majority_of_eligible": "quá nửa tổng số có quyền biểu quyết",
+    "majority_of_cast": "quá nửa số phiếu biểu quyết",
+    "two_thirds_of_eligible": "từ hai phần ba tổng số có quyền biểu quyết",
+}
 
 
 async def create(
