@@ -25,7 +25,7 @@ from agenda.signing import Trust, to_asn1_cert
 from server import audit
 from server.accounts.models import User
 from server.accounts.passwords import verify_password
-from server.db import utcnow
+from server.db import Database, utcnow
 from server.identity import Principal, Role
 from server.minutes.trust import TrustSource
 from server.problems import Problem
@@ -226,7 +226,7 @@ async def _retire(db: AsyncSession, user_id: int, held: bool) -> None:
     )
 
 
-async def unlock_key(db: AsyncSession, row: SigningCertificate, pin: str) -> PrivateKey:
+async def unlock_key(database: Database, row: SigningCertificate, pin: str) -> PrivateKey:
     """The private key, if the PIN is right; a wrong PIN is counted and, after five, the
     key is locked (an admin issues a new certificate)."""
     if row.encrypted_key_pem is None:
@@ -245,13 +245,14 @@ async def unlock_key(db: AsyncSession, row: SigningCertificate, pin: str) -> Pri
         return key
     except CaError:
         # Counted in the database (not read-modify-write): parallel tries all count.
-        failures = await db.scalar(
-            update(SigningCertificate)
-            .where(SigningCertificate.id == row.id)
-            .values(pin_failures=SigningCertificate.pin_failures + 1)
-            .returning(SigningCertificate.pin_failures)
-        )
-        await db.commit()  # the count survives the refusal
+        async with database.writer() as db:
+            failures = await db.scalar(
+                update(SigningCertificate)
+                .where(SigningCertificate.id == row.id)
+                .values(pin_failures=SigningCertificate.pin_failures + 1)
+                .returning(SigningCertificate.pin_failures)
+            )
+            await db.commit()  # the count survives the refusal
         left = MAX_PIN_FAILURES - int(failures or MAX_PIN_FAILURES)
         if left <= 0:
             raise Problem(

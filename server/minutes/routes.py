@@ -479,17 +479,21 @@ async def approve(
     meeting_id: IdPath,
     body: Approve,
     principal: CurrentPrincipal,
-    db: WriteDB,
+    db: ReadDB,
+    database: AppDatabase,
     paper: AppPaper,
     trust: AppTrust,
 ) -> MinutesOut:
-    meeting = await meetings.get_meeting(db, meeting_id, principal)
-    row = await service.minutes_of(db, meeting, for_update=True)
     await service.approve_with_pin(
-        db, paper.blobs, trust, principal, meeting, row, body.version, body.step, body.pin
+        db, database, paper.blobs, trust, principal, meeting_id, body.version, body.step, body.pin
     )
-    await db.commit()
-    return await _out(db, row, paper)
+    return await _current(db, meeting_id, principal, paper)
+
+
+async def _current(db: ReadDB, meeting_id: int, principal: Principal, paper: Paper) -> MinutesOut:
+    """The minutes as stored now (after a signature stored in its own transaction)."""
+    meeting = await meetings.get_meeting(db, meeting_id, principal)
+    return await _out(db, await service.minutes_of(db, meeting), paper)
 
 
 @router.post(
@@ -528,17 +532,15 @@ async def finish(
     meeting_id: IdPath,
     body: Finish,
     principal: CurrentPrincipal,
-    db: WriteDB,
+    db: ReadDB,
+    database: AppDatabase,
     paper: AppPaper,
     trust: AppTrust,
 ) -> MinutesOut:
-    meeting = await meetings.get_meeting(db, meeting_id, principal)
-    row = await service.minutes_of(db, meeting, for_update=True)
     await service.finish_external(
-        db, paper.blobs, trust, principal, meeting, row, body.session, body.signature
+        db, database, paper.blobs, trust, principal, meeting_id, body.session, body.signature
     )
-    await db.commit()
-    return await _out(db, row, paper)
+    return await _current(db, meeting_id, principal, paper)
 
 
 @router.post(

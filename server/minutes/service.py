@@ -9,11 +9,12 @@ import base64
 import difflib
 import json
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agenda import approval, signing
@@ -299,24 +300,34 @@ def _check_turn(row: Minutes, principal: Principal, number: int, step: int) -> W
     return state
 
 
-async def _embedded(
-    db: AsyncSession,
-    blobs: BlobStore,
-    principal: Principal,
-    meeting: Meeting,
-    row: Minutes,
-    state: Workflow,
-    number: int,
-    step: int,
-    cert_row: SigningCertificate,
-    method: str,
-    pdf: bytes,
-    source: TrustSource,
-) -> ApprovalStep:
-    """After a signature is embedded: archive if it was the last, validate every
-    signature, store the document and the step."""
-    trust = await source.trust(db)
-    final = state.status is MinutesStatus.FINAL
+@dataclass(frozen=True)
+class Turn:
+    """An approver's turn as read before signing: the signature is stored only if the
+    minutes are still exactly as they were (nobody signed, rejected or withdrew since)."""
+
+    meeting_id: int
+    minutes_id: int
+    number: int
+    step: int
+    base_pdf: str  # the document the signature was made on
+    final: bool  # this signature completes the chain
+
+
+def _turn(meeting: Meeting, row: Minutes, principal: Principal, number: int, step: int) -> Turn:
+    state = _check_turn(row, principal, number, step)
+    return Turn(
+        meeting.id,
+        row.id,
+        number,
+        step,
+        row.current_pdf or "",
+        state.status is MinutesStatus.FINAL,
+    )
+
+
+async def _validated(pdf: bytes, trust: signing.Trust, final: bool) -> tuple[bytes, list[Any]]:
+    """Archive the last signature (B-LTA) and validate every signature; nothing is stored
+    unless all are valid."""
     if final:
         pdf = await signing.archive(pdf, trust)
     reports = await verify_pdf(pdf, trust)
@@ -327,58 +338,96 @@ async def _embedded(
             "signature_not_valid",
             f"the signed document did not validate: {bad[0].field}: {bad[0].verdict_en}",
         )
+    return pdf, reports
+
+
+async def _store_signed(
+    database: Database,
+    blobs: BlobStore,
+    principal: Principal,
+    turn: Turn,
+    cert_row_id: int,
+    method: str,
+    pdf: bytes,
+    reports: list[Any],
+    session_token: str | None = None,
+) -> None:
+    """Store a signed document and the step, in a short write transaction after the slow
+    signing (the writer is not held while timestamps are fetched and signatures checked:
+    on SQLite that would stall the live rooms' events)."""
     stored = blobs.put_bytes(pdf)
-    row.current_pdf = stored.digest
-    if final:
-        row.final_pdf = stored.digest
-    store_workflow(row, state)
-    done = ApprovalStep(
-        minutes_id=row.id,
-        version=number,
-        step=step,
-        approver_id=principal.id,
-        outcome="signed",
-        method=method,
-        certificate_id=cert_row.id,
-        pdf_sha256=stored.digest,
-        validation=[r.as_dict() for r in reports],
-    )
-    db.add(done)
-    await db.flush()
-    await audit.record(
-        db, principal, "minutes.approve", "minutes", row.id, meeting_id=meeting.id,
-        after={"version": number, "step": step, "method": method, "pdf": stored.digest,
-               "final": final},
-    )  # fmt: skip
-    return done
+    async with database.writer() as db:
+        meeting = await meetings.get_meeting(db, turn.meeting_id, principal)
+        row = await minutes_of(db, meeting, for_update=True)
+        if row.id != turn.minutes_id or (row.current_pdf or "") != turn.base_pdf:
+            raise Problem(
+                409, "minutes_changed", "the minutes changed while you signed; reload and retry"
+            )
+        state = _check_turn(row, principal, turn.number, turn.step)
+        row.current_pdf = stored.digest
+        if turn.final:
+            row.final_pdf = stored.digest
+        store_workflow(row, state)
+        if session_token is not None:
+            await db.execute(delete(SigningSession).where(SigningSession.token == session_token))
+        if method == "server_key":
+            await db.execute(
+                update(SigningCertificate)
+                .where(SigningCertificate.id == cert_row_id)
+                .values(pin_failures=0)
+            )
+        db.add(
+            ApprovalStep(
+                minutes_id=row.id,
+                version=turn.number,
+                step=turn.step,
+                approver_id=principal.id,
+                outcome="signed",
+                method=method,
+                certificate_id=cert_row_id,
+                pdf_sha256=stored.digest,
+                validation=[r.as_dict() for r in reports],
+            )
+        )
+        await db.flush()
+        await audit.record(
+            db, principal, "minutes.approve", "minutes", row.id, meeting_id=meeting.id,
+            after={"version": turn.number, "step": turn.step, "method": method,
+                   "pdf": stored.digest, "final": turn.final},
+        )  # fmt: skip
+        await db.commit()
 
 
 async def approve_with_pin(
     db: AsyncSession,
+    database: Database,
     blobs: BlobStore,
     source: TrustSource,
     principal: Principal,
-    meeting: Meeting,
-    row: Minutes,
+    meeting_id: int,
     number: int,
     step: int,
     pin: str,
-) -> ApprovalStep:
-    state = _check_turn(row, principal, number, step)
+) -> None:
+    """Sign with the key the server holds, unlocked by the PIN. ``db`` is a read session:
+    what is checked is read, the signature made, then stored by ``_store_signed``."""
+    meeting = await meetings.get_meeting(db, meeting_id, principal)
+    row = await minutes_of(db, meeting)
+    turn = _turn(meeting, row, principal, number, step)
     cert_row = await certificates.usable_certificate(db, principal.id, None, held=True)
-    key = await certificates.unlock_key(db, cert_row, pin)
-    cert_row.pin_failures = 0
+    trust = await source.trust(db)
+    db.expunge_all()
+    await db.rollback()  # nothing held while the key is unlocked and the document signed
+    key = await certificates.unlock_key(database, cert_row, pin)
     cert = certificates.certificate_of(cert_row)
     # No separate certificate check: the validation after embedding refuses an expired,
     # revoked or untrusted certificate before anything is stored.
-    trust = await source.trust(db)
     if trust.timestamper is None:
         raise Problem(409, "no_timestamp_service", "no timestamp service is configured")
-    current = blobs.path(row.current_pdf or "").read_bytes()
+    current = blobs.path(turn.base_pdf).read_bytes()
     pdf = await signing.sign_with_key(current, step, cert, key, trust, principal.shown_name)
-    return await _embedded(
-        db, blobs, principal, meeting, row, state, number, step, cert_row, "server_key", pdf, source
-    )
+    pdf, reports = await _validated(pdf, trust, turn.final)
+    await _store_signed(database, blobs, principal, turn, cert_row.id, "server_key", pdf, reports)
 
 
 async def prepare_external(
@@ -430,22 +479,27 @@ async def prepare_external(
 
 async def finish_external(
     db: AsyncSession,
+    database: Database,
     blobs: BlobStore,
     source: TrustSource,
     principal: Principal,
-    meeting: Meeting,
-    row: Minutes,
+    meeting_id: int,
     token: str,
     signature_b64: str,
-) -> ApprovalStep:
+) -> None:
+    """Embed the signature the approver made with their own key (``db``: a read session;
+    stored by ``_store_signed``)."""
+    meeting = await meetings.get_meeting(db, meeting_id, principal)
+    row = await minutes_of(db, meeting)
     session = await db.scalar(select(SigningSession).where(SigningSession.token == token))
     if session is None or session.approver_id != principal.id or session.minutes_id != row.id:
         raise Problem(404, "not_found", "no such signing session")
     if session.expires_at < utcnow():
-        await db.delete(session)
-        await db.commit()
+        async with database.writer() as writer:
+            await writer.execute(delete(SigningSession).where(SigningSession.token == token))
+            await writer.commit()
         raise Problem(410, "session_expired", "the prepared signature expired; prepare again")
-    state = _check_turn(row, principal, session.version, session.step)
+    turn = _turn(meeting, row, principal, session.version, session.step)
     try:
         signature = base64.b64decode(signature_b64, validate=True)
     except ValueError as exc:
@@ -461,15 +515,16 @@ async def finish_external(
         reserved_end=session.reserved_end,
         prepared_pdf=blobs.path(session.prepared_pdf).read_bytes(),
     )
+    db.expunge_all()
+    await db.rollback()  # nothing held while the signature is embedded and checked
     try:
         pdf = await signing.finish_external(prepared, cert, signature, trust)
     except signing.SigningError as exc:
         raise Problem(422, exc.code, exc.message) from exc
-    await db.delete(session)
-    return await _embedded(
-        db, blobs, principal, meeting, row, state, session.version, session.step, cert_row,
-        "external", pdf, source,
-    )  # fmt: skip
+    pdf, reports = await _validated(pdf, trust, turn.final)
+    await _store_signed(
+        database, blobs, principal, turn, cert_row.id, "external", pdf, reports, token
+    )
 
 
 async def reject(

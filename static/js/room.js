@@ -6,6 +6,7 @@ import { api, ApiError, signIn, signInKioskFromLink, signOut } from "./api.js";
 import { formatTime, language, loadMessages, problemText, setLanguage, t, translatePage } from "./i18n.js";
 import { RoomMedia } from "./media.js";
 import { RoomPresentation } from "./presentation.js";
+import { RoomVoting } from "./voting.js";
 
 const ORGANIZERS = new Set(["chair", "secretary"]);
 const meetingId = Number(location.pathname.split("/")[2]);
@@ -207,6 +208,7 @@ class RoomConnection {
         this.model.reset();
         this.model.load(frame.snapshot);
         this.model.you = { ...frame.you, muted: frame.snapshot.members.find((m) => m.key === frame.you.key)?.muted };
+        voting.load(frame.snapshot.poll, this.model.you);
         this.lastSeq = frame.snapshot.seq;
         this.connected();
         break;
@@ -223,6 +225,7 @@ class RoomConnection {
         break;
       case "event":
         this.model.apply(frame.event, frame.data, frame.at);
+        if (frame.event.startsWith("poll.")) voting.apply(frame.event, frame.data);
         this.lastSeq = frame.seq;
         if (frame.event === "room.closed") this.stopped = true;
         break;
@@ -275,15 +278,18 @@ class RoomConnection {
     this.render();
   }
 
-  command(type, fields = {}) {
+  // Resolves with the ack or the error; an error is shown in the notice unless the caller
+  // says it shows it itself (quiet).
+  command(type, fields = {}, { quiet = false } = {}) {
     return new Promise((resolve) => {
       if (!this.ws || this.ws.readyState !== WebSocket.OPEN) {
-        notify(problemText("network"));
+        if (!quiet) notify(problemText("network"));
         return resolve({ type: "error", code: "network" });
       }
       const id = `c${++this.ids}`;
       this.pending.set(id, (frame) => {
-        if (frame.type === "error" && frame.code !== "network") notify(problemText(frame.code, frame.message));
+        if (frame.type === "error" && frame.code !== "network" && !quiet)
+          notify(problemText(frame.code, frame.message));
         resolve(frame);
       });
       this.ws.send(JSON.stringify({ type, id, ...fields }));
@@ -306,6 +312,11 @@ let connection = null;
 const presentation = new RoomPresentation({
   meetingId,
   command: (type, fields) => connection.command(type, fields),
+  changed: () => render(),
+});
+const voting = new RoomVoting({
+  meetingId,
+  command: (type, fields, options) => connection.command(type, fields, options),
   changed: () => render(),
 });
 let media = null;
@@ -354,6 +365,7 @@ function draw() {
   drawChat(you);
   drawMedia(you);
   drawAgenda(you);
+  voting.draw({ you, nameOf: (key) => model.name(key), members: model.members, agendaItem: model.agendaItem });
 }
 
 function memberName(key) {
@@ -563,6 +575,7 @@ function wire() {
   $("#mute-all").addEventListener("click", () => connection.command(model.muteAll ? "unmute_all" : "mute_all"));
   $("#my-mute").addEventListener("click", () => connection.command("unmute", { target: model.you.key }));
   presentation.wire();
+  voting.wire();
   $("#open-rollcall").addEventListener("click", () => connection.command("open_roll_call"));
   $("#close-rollcall").addEventListener("click", () => connection.command("close_roll_call"));
   $("#rollcall-point").addEventListener("submit", (event) => {
