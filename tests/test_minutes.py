@@ -442,15 +442,26 @@ async def test_the_built_in_ca_serves_its_root_crl_and_timestamps(
             "cert_req": True,
         }
     )
-    stamped = await client.post(
-        "/api/ca/tsa",
-        content=query.dump(),
-        headers={"Content-Type": "application/timestamp-query"},
-    )
+    # Timestamps are for signed-in people's signing tools, a few a second each.
+    headers = {"Content-Type": "application/timestamp-query"}
+    anonymous = await client.post("/api/ca/tsa", content=query.dump(), headers=headers)
+    assert anonymous.status_code == 401
+    point = await province.device(min(await province.point_ids("xa-tan-phu")))
+    by_point = await client.post("/api/ca/tsa", content=query.dump(), headers=headers | point)
+    assert by_point.status_code == 403
+    signer = headers | province.auth("chair")
+    stamped = await client.post("/api/ca/tsa", content=query.dump(), headers=signer)
     assert stamped.status_code == 200
     reply = tsp.TimeStampResp.load(stamped.content)
     assert reply["status"]["status"].native == "granted"
     info = reply["time_stamp_token"]["content"]["encap_content_info"]["content"].parsed
     assert info["message_imprint"]["hashed_message"].native == hashlib.sha256(b"bien ban").digest()
-    junk = await client.post("/api/ca/tsa", content=b"not asn.1")
+    junk = await client.post("/api/ca/tsa", content=b"not asn.1", headers=signer)
     assert junk.status_code == 400
+    answers = [
+        (await client.post("/api/ca/tsa", content=query.dump(), headers=signer)).status_code
+        for _ in range(40)
+    ]
+    assert 429 in answers and answers[0] == 200
+    other = headers | province.auth("secretary")  # each person has their own allowance
+    assert (await client.post("/api/ca/tsa", content=query.dump(), headers=other)).is_success

@@ -25,7 +25,6 @@ PUBLIC = {
     # The built-in CA's public parts: a validator or a PDF signer fetches them.
     ("GET", "/api/ca/root.pem"),
     ("GET", "/api/ca/crl"),
-    ("POST", "/api/ca/tsa"),
 }
 
 

@@ -30,7 +30,7 @@ from agenda.verify import verify_job
 from agenda.workers import PaperFailed
 from server import audit
 from server.accounts.models import User
-from server.auth import CurrentPrincipal, require_roles
+from server.auth import CurrentPrincipal, UserPrincipal, require_roles
 from server.deps import AppDatabase, AppSettings, ReadDB, WriteDB
 from server.documents.paper import Paper, not_modified
 from server.documents.routes import AppPaper, pdf_form
@@ -849,12 +849,20 @@ async def ca_crl(trust: AppTrust) -> Response:
 @router.post(
     "/api/ca/tsa",
     response_class=Response,
-    summary="RFC 3161 timestamps from the built-in CA (demo): application/timestamp-query",
+    summary="RFC 3161 timestamps from the built-in CA (demo) for a signed-in person's "
+    "signing tools: application/timestamp-query; a few a second per person",
 )
-async def ca_tsa(request: Request, trust: AppTrust) -> Response:
+async def ca_tsa(request: Request, principal: UserPrincipal, trust: AppTrust) -> Response:
     stamper = trust.timestamper() if not trust.settings.tsa_url else None
     if stamper is None:
         raise Problem(404, "no_ca", "the built-in timestamp service is not available")
+    if not trust.may_timestamp(principal.id):
+        raise Problem(
+            429,
+            "too_many_requests",
+            "too many timestamps; wait a moment",
+            headers={"Retry-After": "1"},
+        )
     body = await request.body()
     try:
         query = tsp.TimeStampReq.load(body)

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agenda.ca import CaError, CertificateAuthority, init_ca, load_ca
 from agenda.minutes_models import TrustAnchor
 from agenda.signing import Trust, to_asn1_cert, to_asn1_key
+from rooms.ratelimit import TokenBucket
 from server.settings import Settings
 
 CRL_SECONDS = 300
@@ -40,6 +41,10 @@ def create_ca(settings: Settings, organization: str) -> CertificateAuthority:
     return init_ca(ca_directory(settings), ca_passphrase(settings), organization, crl_url(settings))
 
 
+TIMESTAMPS_PER_SECOND = 2.0
+TIMESTAMP_BURST = 20
+
+
 @dataclass
 class TrustSource:
     """Loads the built-in CA once per process (its keys are decrypted once: signing must
@@ -50,6 +55,17 @@ class TrustSource:
     _loaded: bool = False
     _anchors: dict[str, x509.Certificate] = field(default_factory=dict)
     _crl: tuple[x509.CertificateRevocationList, float] | None = None
+    _stamp_buckets: dict[int, TokenBucket] = field(default_factory=dict)
+
+    def may_timestamp(self, user_id: int) -> bool:
+        """Timestamps for a signer's own tools: a few a second per person, so that one
+        account cannot keep the CA's key busy."""
+        if len(self._stamp_buckets) > 10_000:
+            self._stamp_buckets.clear()
+        bucket = self._stamp_buckets.setdefault(
+            user_id, TokenBucket(rate=TIMESTAMPS_PER_SECOND, burst=TIMESTAMP_BURST)
+        )
+        return bucket.allow(time.monotonic())
 
     def ca(self) -> CertificateAuthority | None:
         if not self._loaded or self._ca is None:
