@@ -35,9 +35,11 @@ from server.meetings.recording_routes import recording_listener
 from server.meetings.recording_routes import router as recordings_router
 from server.meetings.routes import router as meetings_router
 from server.migrate import current_revision, head_revision
-from server.minutes.routes import UPLOAD_PATHS as VERIFY_PATHS
+from server.minutes.certificate_routes import router as certificates_router
 from server.minutes.routes import router as minutes_router
 from server.minutes.trust import TrustSource
+from server.minutes.verify_routes import UPLOAD_PATHS as VERIFY_PATHS
+from server.minutes.verify_routes import router as verify_router
 from server.network.monitor import NetworkMonitor
 from server.network.routes import router as network_router
 from server.opinions.routes import UPLOAD_PATHS as OPINION_PATHS
@@ -132,6 +134,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         links_router,
         documents_router,
         minutes_router,
+        verify_router,
+        certificates_router,
         opinions_router,
         audit_router,
         room_router,

@@ -1,19 +1,14 @@
 """HTTP API of minutes: drafting and versions, the approval chain (PIN or external
-signature), the signed document, verification of any PDF, certificates and trust."""
+signature), the signed document."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
-from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from asn1crypto import tsp
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 from starlette.responses import FileResponse, Response
 
@@ -22,193 +17,39 @@ from agenda.minutes_models import (
     ApprovalStep,
     Minutes,
     MinutesVersion,
-    SigningCertificate,
-    TrustAnchor,
 )
 from agenda.minutes_pdf import render_minutes
-from agenda.verify import verify_job
-from agenda.workers import PaperFailed
-from server import audit
 from server.accounts.models import User
-from server.auth import CurrentPrincipal, UserPrincipal, require_roles
+from server.auth import CurrentPrincipal
 from server.deps import AppDatabase, AppSettings, ReadDB, WriteDB
 from server.documents.paper import Paper, not_modified
-from server.documents.routes import AppPaper, pdf_form
-from server.identity import Principal, Role
+from server.documents.routes import AppPaper
+from server.identity import Principal
 from server.meetings import access
 from server.meetings import service as meetings
 from server.meetings.models import Meeting
-from server.minutes import certificates, service
-from server.minutes.trust import TrustSource
+from server.minutes import service
+from server.minutes.schemas import (
+    Approve,
+    ApproverOut,
+    AwaitingOut,
+    Finish,
+    MinutesCreate,
+    MinutesOut,
+    Prepare,
+    PreparedOut,
+    Reject,
+    StepOut,
+    Submit,
+    VersionCreate,
+    VersionOut,
+)
+from server.minutes.trust import AppTrust
 from server.problems import Problem, field_error
-from server.validation import DbId, IdPath
+from server.validation import IdPath
 
 router = APIRouter(tags=["minutes"])
-UPLOAD_PATHS = (r"/api/verify",)
-Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 PDF_HEADERS = {"Cache-Control": "private, no-cache"}
-
-
-def get_trust(request: Request) -> TrustSource:
-    source: TrustSource = request.app.state.trust
-    return source
-
-
-AppTrust = Annotated[TrustSource, Depends(get_trust)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class MinutesCreate(Strict):
-    sections: list[Section] | None = Field(None, max_length=500)
-    decisions: list[Decision] | None = Field(None, max_length=500)
-
-
-Line = Annotated[str, Field(max_length=2000)]
-Text = Annotated[str, Field(max_length=100_000)]
-
-
-class Section(Strict):
-    heading: Line = ""
-    text: Text = ""
-
-
-class Decision(Strict):
-    title: Line = ""
-    result: Line = ""
-
-
-class AgendaLine(Strict):
-    position: int | str | None = None
-    title: Line = ""
-    presenter: Line | None = ""
-
-
-class Attendance(Strict):
-    points_present: list[Line] = Field(default_factory=list, max_length=5000)
-    points_absent: list[Line] = Field(default_factory=list, max_length=5000)
-    people: list[Line] = Field(default_factory=list, max_length=5000)
-
-
-class MinutesContent(Strict):
-    """What the minutes say: the fields the PDF lays out (unknown fields are refused)."""
-
-    title: Line = ""
-    meeting: dict[str, Line] = Field(default_factory=dict, max_length=20)
-    attendance: Attendance = Field(default_factory=Attendance)
-    agenda: list[AgendaLine] = Field(default_factory=list, max_length=500)
-    decisions: list[Decision] = Field(default_factory=list, max_length=500)
-    sections: list[Section] = Field(default_factory=list, max_length=500)
-
-
-class VersionCreate(Strict):
-    content: MinutesContent
-
-
-class Submit(Strict):
-    version: int = Field(ge=1)
-    approvers: list[DbId] = Field(min_length=1, max_length=12)
-
-
-class Approve(Strict):
-    version: int = Field(ge=1)
-    step: int = Field(ge=0, le=20)
-    pin: str = Field(min_length=1, max_length=128)
-
-
-class Reject(Strict):
-    version: int = Field(ge=1)
-    step: int = Field(ge=0, le=20)
-    comment: str = Field(min_length=1, max_length=2000)
-
-
-class Prepare(Strict):
-    version: int = Field(ge=1)
-    step: int = Field(ge=0, le=20)
-    certificate_id: DbId | None = None
-
-
-class Finish(Strict):
-    session: str = Field(min_length=10, max_length=64)
-    signature: str = Field(min_length=4, max_length=4096, description="base64")
-
-
-class StepOut(BaseModel):
-    version: int
-    step: int
-    approver_id: int
-    approver_name: str
-    outcome: str
-    comment: str
-    method: str
-    at: datetime
-    validation: list[dict[str, Any]] | None
-
-
-class ApproverOut(BaseModel):
-    id: int
-    name: str
-    signed: bool
-
-
-class MinutesOut(BaseModel):
-    id: int
-    meeting_id: int
-    status: str
-    latest_version: int
-    submitted_version: int | None
-    approvers: list[ApproverOut]
-    next_approver: int | None
-    steps: list[StepOut]
-    document_url: str | None
-    document_pages: int | None  # pages of the document in approval (or final)
-    final: bool
-
-
-class VersionOut(BaseModel):
-    number: int
-    content: dict[str, Any]
-    created_at: datetime
-    frozen: bool
-
-
-class PreparedOut(BaseModel):
-    session: str
-    to_sign: str  # base64 of the DER signed attributes
-    summary: dict[str, Any]
-    expires_at: datetime
-
-
-class CertificateOut(BaseModel):
-    id: int
-    subject: str
-    issuer: str
-    serial: str
-    not_before: datetime
-    not_after: datetime
-    server_held: bool
-    locked: bool
-    active: bool
-    pem_url: str
-
-
-class CertificateImport(Strict):
-    certificate_pem: str = Field(min_length=50, max_length=20_000)
-
-
-class CertificateIssue(Strict):
-    pin: str = Field(min_length=1, max_length=128)
-    key_kind: str = Field("ec", pattern="^(ec|rsa)$")
-    password: str | None = Field(None, max_length=1024, description="yours, when for yourself")
-
-
-class AnchorOut(BaseModel):
-    id: int
-    subject: str
-    fingerprint: str
-    root: bool
 
 
 def _may_read_drafts(meeting: Meeting, principal: Principal, row: Any) -> bool:
@@ -558,14 +399,6 @@ async def reject(
     return await _out(db, row, paper)
 
 
-class AwaitingOut(BaseModel):
-    meeting_id: int
-    title: str
-    version: int
-    step: int
-    url: str
-
-
 @router.post(
     "/api/meetings/{meeting_id}/minutes/withdraw",
     response_model=MinutesOut,
@@ -609,265 +442,3 @@ async def awaiting(principal: CurrentPrincipal, db: ReadDB) -> list[AwaitingOut]
                 )
             )
     return found
-
-
-@router.post(
-    "/api/verify",
-    summary="Verify every signature in a PDF (multipart field 'file')",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["file"],
-                        "properties": {"file": {"type": "string", "format": "binary"}},
-                    }
-                }
-            },
-        }
-    },
-)
-async def verify(
-    request: Request, principal: CurrentPrincipal, db: ReadDB, trust: AppTrust, paper: AppPaper
-) -> dict[str, Any]:
-    upload, form = await pdf_form(request)
-    try:
-        data = await upload.read(paper.max_upload_bytes + 1)
-    finally:
-        await form.close()
-    if len(data) > paper.max_upload_bytes:
-        raise Problem(413, "too_large", f"larger than {paper.settings.max_upload_mb} MB")
-    if b"%PDF-" not in data[:1024]:
-        raise Problem(422, "not_pdf", "the file is not a PDF")
-    known = await trust.trust(db)
-    pem = serialization.Encoding.PEM
-    try:
-        # Anyone's PDF: read in a paper-work process, bounded in memory and time.
-        reports = await paper.workers.run(
-            verify_job,
-            data,
-            [c.public_bytes(pem) for c in known.roots],
-            [c.public_bytes(pem) for c in known.intermediates],
-            [c.public_bytes(serialization.Encoding.DER) for c in known.crls],
-        )
-    except PaperFailed as exc:
-        raise Problem(422, "pdf_unprocessable", f"the PDF could not be checked: {exc}") from exc
-    except Exception as exc:  # pyHanko's reader on a damaged file
-        raise Problem(
-            422, "pdf_corrupt", f"the PDF could not be read: {type(exc).__name__}"
-        ) from exc
-    verdicts = {r["verdict"] for r in reports}
-    overall = "unsigned" if not reports else ("valid" if verdicts == {"valid"} else "problem")
-    return {"signatures": reports, "overall": overall}
-
-
-# Certificates and trust
-
-
-def _cert_out(row: SigningCertificate) -> CertificateOut:
-    return CertificateOut(
-        id=row.id,
-        subject=row.subject,
-        issuer=row.issuer,
-        serial=row.serial,
-        not_before=row.not_before,
-        not_after=row.not_after,
-        server_held=row.encrypted_key_pem is not None,
-        locked=row.pin_failures >= certificates.MAX_PIN_FAILURES,
-        active=row.active,
-        pem_url=f"/api/users/{row.user_id}/certificates/{row.id}.pem",
-    )
-
-
-async def _user_for(db: WriteDB | ReadDB, user_id: int, principal: Principal) -> User:
-    if principal.is_point or (principal.id != user_id and Role.ADMIN not in principal.roles):
-        raise Problem(403, "forbidden", "an admin, or the user themselves")
-    user = await db.get(User, user_id)
-    if user is None:
-        raise Problem(404, "not_found", f"user {user_id} not found")
-    return user
-
-
-@router.get(
-    "/api/users/{user_id}/certificates",
-    response_model=list[CertificateOut],
-    summary="A user's signing certificates (admin, or the user)",
-)
-async def list_certificates(
-    user_id: IdPath, principal: CurrentPrincipal, db: ReadDB
-) -> list[CertificateOut]:
-    await _user_for(db, user_id, principal)
-    rows = await db.scalars(
-        select(SigningCertificate)
-        .where(SigningCertificate.user_id == user_id)
-        .order_by(SigningCertificate.id)
-    )
-    return [_cert_out(r) for r in rows]
-
-
-@router.post(
-    "/api/users/{user_id}/certificates",
-    response_model=CertificateOut,
-    status_code=201,
-    summary="Register a certificate whose key stays with the leader (admin)",
-)
-async def import_certificate(
-    user_id: IdPath, body: CertificateImport, admin: Admin, db: WriteDB, trust: AppTrust
-) -> CertificateOut:
-    user = await _user_for(db, user_id, admin)
-    row = await certificates.import_certificate(
-        db, admin, user, body.certificate_pem, await trust.trust(db)
-    )
-    await db.commit()
-    return _cert_out(row)
-
-
-@router.post(
-    "/api/users/{user_id}/certificates/issue",
-    response_model=CertificateOut,
-    status_code=201,
-    summary="Issue a certificate from the built-in demo CA; the server keeps the key under "
-    "the signing PIN (the user themselves, or an admin)",
-)
-async def issue_certificate(
-    user_id: IdPath, body: CertificateIssue, principal: CurrentPrincipal, db: WriteDB,
-    trust: AppTrust,
-) -> CertificateOut:  # fmt: skip
-    user = await _user_for(db, user_id, principal)
-    await certificates.check_self_service(db, principal, user, body.password)
-    row = await certificates.issue_with_pin(db, principal, user, body.pin, body.key_kind, trust)
-    await db.commit()
-    return _cert_out(row)
-
-
-class PublicKeyRequest(Strict):
-    public_key: str = Field(min_length=40, max_length=2000, description="base64 DER SPKI")
-    password: str | None = Field(None, max_length=1024, description="yours, when for yourself")
-
-
-@router.post(
-    "/api/users/{user_id}/certificates/request",
-    response_model=CertificateOut,
-    status_code=201,
-    summary="A certificate from the built-in demo CA for a public key whose private key "
-    "stays with the user (e.g. a browser's WebCrypto key); the user themselves, or an admin",
-)
-async def request_certificate(
-    user_id: IdPath, body: PublicKeyRequest, principal: CurrentPrincipal, db: WriteDB,
-    trust: AppTrust,
-) -> CertificateOut:  # fmt: skip
-    user = await _user_for(db, user_id, principal)
-    await certificates.check_self_service(db, principal, user, body.password)
-    try:
-        spki = base64.b64decode(body.public_key, validate=True)
-    except ValueError as exc:
-        raise field_error("public_key", "not base64") from exc
-    row = await certificates.issue_for_public_key(db, principal, user, spki, trust)
-    await db.commit()
-    return _cert_out(row)
-
-
-@router.get(
-    "/api/users/{user_id}/certificates/{certificate_id}.pem",
-    response_class=Response,
-    summary="A signing certificate (PEM)",
-)
-async def certificate_pem(
-    user_id: IdPath, certificate_id: IdPath, principal: CurrentPrincipal, db: ReadDB
-) -> Response:
-    await _user_for(db, user_id, principal)
-    row = await db.get(SigningCertificate, certificate_id)
-    if row is None or row.user_id != user_id:
-        raise Problem(404, "not_found", f"certificate {certificate_id} not found")
-    return Response(row.certificate_pem, media_type="application/x-pem-file")
-
-
-@router.get("/api/trust-anchors", response_model=list[AnchorOut], summary="Trusted CAs (admin)")
-async def list_anchors(_: Admin, db: ReadDB) -> list[AnchorOut]:
-    rows = await db.scalars(select(TrustAnchor).order_by(TrustAnchor.id))
-    return [
-        AnchorOut(id=r.id, subject=r.subject, fingerprint=r.fingerprint, root=r.root) for r in rows
-    ]
-
-
-@router.post(
-    "/api/trust-anchors",
-    response_model=AnchorOut,
-    status_code=201,
-    summary="Trust a CA certificate (the government chain): a root, or an intermediate",
-)
-async def add_anchor(body: CertificateImport, admin: Admin, db: WriteDB) -> AnchorOut:
-    cert = certificates.parse_pem(body.certificate_pem)
-    try:
-        is_ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
-    except x509.ExtensionNotFound:
-        is_ca = False
-    if not is_ca:
-        raise Problem(422, "certificate_unsuitable", "not a CA certificate")
-    print_ = certificates.fingerprint(cert)
-    if await db.scalar(select(TrustAnchor.id).where(TrustAnchor.fingerprint == print_)):
-        raise Problem(409, "certificate_exists", "this CA is already trusted")
-    row = TrustAnchor(
-        certificate_pem=cert.public_bytes(serialization.Encoding.PEM).decode(),
-        subject=cert.subject.rfc4514_string()[:500],
-        fingerprint=print_,
-        root=cert.subject == cert.issuer,
-    )
-    db.add(row)
-    await db.flush()
-    await audit.record(
-        db, admin, "trust.add", "trust_anchor", row.id, after={"subject": row.subject}
-    )
-    await db.commit()
-    return AnchorOut(id=row.id, subject=row.subject, fingerprint=row.fingerprint, root=row.root)
-
-
-# The built-in CA's public parts: its root (to install in viewers), its CRL, its TSA.
-
-
-@router.get("/api/ca/root.pem", response_class=Response, summary="The built-in CA's root")
-async def ca_root(trust: AppTrust) -> Response:
-    ca = trust.ca()
-    if ca is None:
-        raise Problem(404, "no_ca", "the built-in CA is not set up")
-    pem = ca.root.public_bytes(serialization.Encoding.PEM)
-    return Response(pem, media_type="application/x-pem-file")
-
-
-@router.get("/api/ca/crl", response_class=Response, summary="The built-in CA's CRL (DER)")
-async def ca_crl(trust: AppTrust) -> Response:
-    ca = trust.ca()
-    if ca is None:
-        raise Problem(404, "no_ca", "the built-in CA is not set up")
-    return Response(
-        trust.crl(ca).public_bytes(serialization.Encoding.DER), media_type="application/pkix-crl"
-    )
-
-
-@router.post(
-    "/api/ca/tsa",
-    response_class=Response,
-    summary="RFC 3161 timestamps from the built-in CA (demo) for a signed-in person's "
-    "signing tools: application/timestamp-query; a few a second per person",
-)
-async def ca_tsa(request: Request, principal: UserPrincipal, trust: AppTrust) -> Response:
-    stamper = trust.timestamper() if not trust.settings.tsa_url else None
-    if stamper is None:
-        raise Problem(404, "no_ca", "the built-in timestamp service is not available")
-    if not trust.may_timestamp(principal.id):
-        raise Problem(
-            429,
-            "too_many_requests",
-            "too many timestamps; wait a moment",
-            headers={"Retry-After": "1"},
-        )
-    body = await request.body()
-    try:
-        query = tsp.TimeStampReq.load(body)
-        _ = query.native  # parse fully: refuse junk here, not deep in the signer
-    except Exception as exc:
-        raise Problem(400, "bad_request", "not an RFC 3161 timestamp request") from exc
-    answer = stamper.request_tsa_response(query)  # type: ignore[attr-defined]
-    return Response(answer.dump(), media_type="application/timestamp-reply")

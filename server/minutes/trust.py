@@ -7,8 +7,10 @@ import hashlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 
 from cryptography import x509
+from fastapi import Depends, Request
 from pyhanko.sign import timestamps
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 from sqlalchemy import select
@@ -116,3 +118,11 @@ class TrustSource:
                 self._anchors[anchor.fingerprint] = cert
             (roots if anchor.root else intermediates).append(cert)
         return Trust(roots, intermediates, crls, self.timestamper())
+
+
+def get_trust(request: Request) -> TrustSource:
+    source: TrustSource = request.app.state.trust
+    return source
+
+
+AppTrust = Annotated[TrustSource, Depends(get_trust)]

@@ -1,24 +1,17 @@
-// Votes in the room (biểu quyết): the organizers' form to open one and their live count of
-// who has voted, the large buttons a point or an official votes with, and the result
-// everyone sees when it closes. The room page hands it the snapshot's `poll` and the
-// poll.* events; it sends open_poll / cast_ballot / close_poll through the room's socket.
+// Votes in the room (biểu quyết): the large buttons a point or an official votes with, the
+// organizers' live count of who has voted, and the result everyone sees when it closes (the
+// form to open one: vote_form.js; the result: vote_result.js). The room page hands it the
+// snapshot's `poll` and the poll.* events; it sends cast_ballot / close_poll (and the form
+// open_poll) through the room's socket.
 
 import { language, problemText, t } from "./i18n.js";
 import { el } from "./ui.js";
+import { VoteForm } from "./vote_form.js";
+import { resultView, ruleText, votersText } from "./vote_result.js";
 
 const ORGANIZERS = new Set(["chair", "secretary"]);
-// The protocol's default options (rooms/polls.py DEFAULT_OPTIONS): they are the motion's
-// words, recorded in the minutes in Vietnamese, not text of the page in the reader's language.
-const DEFAULT_OPTIONS = ["Tán thành", "Không tán thành", "Không biểu quyết"];
-const MAX_OPTIONS = 10;
-const MIN_OPTIONS = 2;
 
 const $ = (selector) => document.querySelector(selector);
-
-function percent(value) {
-  const format = new Intl.NumberFormat(language() === "en" ? "en-GB" : "vi-VN", { maximumFractionDigits: 2 });
-  return `${format.format(value)}%`;
-}
 
 function clock(seconds) {
   const whole = Math.max(0, Math.ceil(seconds));
@@ -62,6 +55,7 @@ export class RoomVoting {
     this.refs = {};
     this.ticker = null;
     this.scrollOnDraw = false;
+    this.form = new VoteForm({ command, changed });
   }
 
   resultKey() {
@@ -206,47 +200,6 @@ export class RoomVoting {
     this.changed();
   }
 
-  async open() {
-    const question = $("#vote-question").value.trim();
-    const options = [...document.querySelectorAll("#vote-options input")].map((input) => input.value.trim());
-    const status = $("#vote-form-error");
-    if (!question) {
-      status.textContent = t("vote.question_required");
-      $("#vote-question").focus();
-      return;
-    }
-    if (options.length < MIN_OPTIONS || options.some((o) => !o) || new Set(options).size !== options.length) {
-      status.textContent = t("vote.options_invalid");
-      return;
-    }
-    const seconds = $("#vote-seconds").value ? Number($("#vote-seconds").value) : null;
-    if (seconds !== null && !(Number.isInteger(seconds) && seconds >= 10 && seconds <= 3600)) {
-      status.textContent = t("vote.seconds_invalid");
-      return;
-    }
-    const fields = {
-      question,
-      voters: document.querySelector("input[name=vote-voters]:checked")?.value || "points",
-      rule: $("#vote-rule").value,
-      secret: $("#vote-secret").checked,
-    };
-    if (options.join("\n") !== DEFAULT_OPTIONS.join("\n")) fields.options = options;
-    if (seconds !== null) fields.seconds = seconds;
-    status.textContent = "";
-    const submit = $("#vote-form button[type=submit]");
-    submit.disabled = true;
-    const answer = await this.command("open_poll", fields, { quiet: true });
-    submit.disabled = false;
-    if (answer.type === "ack") {
-      this.showForm(false, false);
-      $("#vote-form").reset();
-      this.fillOptions(DEFAULT_OPTIONS);
-    } else {
-      status.textContent = problemText(answer.code, answer.message);
-    }
-    this.changed();
-  }
-
   async close() {
     if (!this.poll) return;
     this.refs.close.disabled = true;
@@ -255,69 +208,8 @@ export class RoomVoting {
     this.changed();
   }
 
-  // --- the organizers' form ----------------------------------------------------------
-
   wire() {
-    $("#vote-new").addEventListener("click", () => this.showForm(true));
-    $("#vote-cancel").addEventListener("click", () => this.showForm(false));
-    $("#vote-form").addEventListener("submit", (event) => {
-      event.preventDefault();
-      this.open();
-    });
-    $("#vote-add-option").addEventListener("click", () => {
-      const options = this.formOptions();
-      if (options.length >= MAX_OPTIONS) return;
-      this.fillOptions([...options, ""]);
-      document.querySelector("#vote-options li:last-child input").focus();
-    });
-    this.fillOptions(DEFAULT_OPTIONS);
-  }
-
-  showForm(shown, focus = true) {
-    $("#vote-form").hidden = !shown;
-    $("#vote-new").hidden = shown;
-    $("#vote-new").setAttribute("aria-expanded", shown ? "true" : "false");
-    $("#vote-form-error").textContent = "";
-    if (focus) (shown ? $("#vote-question") : $("#vote-new")).focus();
-    this.changed();
-  }
-
-  formOptions() {
-    return [...document.querySelectorAll("#vote-options input")].map((input) => input.value);
-  }
-
-  fillOptions(options) {
-    const list = $("#vote-options");
-    list.replaceChildren(
-      ...options.map((value, i) => {
-        const id = `vote-option-${i + 1}`;
-        const input = el("input", { id, maxlength: "100", required: true, autocomplete: "off" });
-        input.value = value;
-        return el(
-          "li",
-          { class: "vote-option-edit" },
-          el("label", { for: id }, t("vote.option_n", { n: i + 1 })),
-          input,
-          options.length > MIN_OPTIONS
-            ? el(
-                "button",
-                {
-                  type: "button",
-                  "aria-label": t("vote.remove_option", { n: i + 1 }),
-                  onclick: () => {
-                    const kept = this.formOptions().filter((_, j) => j !== i);
-                    this.fillOptions(kept);
-                    $("#vote-add-option").focus();
-                  },
-                },
-                "✕",
-              )
-            : null,
-        );
-      }),
-    );
-    $("#vote-add-option").disabled = options.length >= MAX_OPTIONS;
-    this.formLanguage = language();
+    this.form.wire();
   }
 
   // --- drawing -----------------------------------------------------------------------
@@ -331,11 +223,7 @@ export class RoomVoting {
     const poll = this.poll;
     const result = this.result && this.result.number !== this.dismissed && !poll ? this.result : null;
 
-    if (this.formLanguage !== language()) this.fillOptions(this.formOptions());
-    const formOpen = !$("#vote-form").hidden;
-    if (poll && formOpen) $("#vote-form").hidden = true;
-    $("#vote-new").hidden = !organizer || Boolean(poll) || formOpen;
-    $("#vote-agenda").textContent = agendaItem ? t("vote.agenda", { title: agendaItem.title }) : "";
+    this.form.draw({ organizer, pollOpen: Boolean(poll), agendaItem });
     $("#vote-card").hidden = !(organizer || poll || result);
     $("#vote-card").dataset.state = poll ? "open" : result ? "result" : "idle";
 
@@ -350,7 +238,21 @@ export class RoomVoting {
       this.built = shape;
       this.refs = {};
       $("#vote-live").replaceChildren(...(poll ? this.buildPoll(poll, you, organizer, agendaItem) : []));
-      $("#vote-result").replaceChildren(...(result ? this.buildResult(result, organizer, agendaItem) : []));
+      $("#vote-result").replaceChildren(
+        ...(result
+          ? [
+              resultView(result, {
+                organizer,
+                agendaItem,
+                nameOf: this.nameOf,
+                hide: () => {
+                  this.dismissed = result.number;
+                  this.changed();
+                },
+              }),
+            ]
+          : []),
+      );
     }
     if (poll) this.update(poll, organizer);
     this.tick();
@@ -367,9 +269,9 @@ export class RoomVoting {
         { class: "vote-meta" },
         t("vote.number", { number: poll.number }),
         " · ",
-        poll.voters === "people" ? t("vote.voters.people") : t("vote.voters.points"),
+        votersText(poll.voters),
         " · ",
-        this.ruleText(poll.rule),
+        ruleText(poll.rule),
         poll.secret ? el("span", { class: "badge vote-secret" }, t("vote.secret_badge")) : null,
       ),
       el("p", { id: "vote-question-text", class: "vote-question" }, poll.question),
@@ -505,118 +407,5 @@ export class RoomVoting {
     timer.textContent = left > 0 ? t("vote.time_left", { time: clock(left) }) : t("vote.time_up");
     timer.dataset.low = left <= 10 ? "yes" : "no";
     this.ticker ??= setInterval(() => this.tick(), 1000);
-  }
-
-  ruleText(rule) {
-    switch (rule) {
-      case "majority_of_cast":
-        return t("vote.rule.majority_of_cast");
-      case "two_thirds_of_eligible":
-        return t("vote.rule.two_thirds_of_eligible");
-      default:
-        return t("vote.rule.majority_of_eligible");
-    }
-  }
-
-  buildResult(closed, organizer, agendaItem) {
-    const r = closed.result;
-    const passed = Boolean(r.passed);
-    const rows = r.options.map((option, i) =>
-      el(
-        "tr",
-        {},
-        el("th", { scope: "row" }, option),
-        el("td", { class: "num" }, String(r.counts[i])),
-        el("td", {}, this.bar(r.pct_of_eligible[i])),
-        el("td", {}, this.bar(r.pct_of_cast[i])),
-      ),
-    );
-    const notVoted =
-      organizer && !closed.secret && closed.not_voted?.length
-        ? el(
-            "p",
-            { class: "vote-not-voted" },
-            t("vote.not_voted_names", { names: closed.not_voted.map((key) => this.nameOf(key)).join(", ") }),
-          )
-        : null;
-    const reason =
-      closed.reason === "time_up"
-        ? t("vote.reason.time_up")
-        : closed.reason === "room_closed"
-          ? t("vote.reason.room_closed")
-          : "";
-    return [
-      el(
-        "section",
-        { class: "vote-result", "aria-labelledby": "vote-result-title", "data-passed": passed ? "yes" : "no" },
-        el("h3", { id: "vote-result-title" }, t("vote.result_title", { number: closed.number })),
-        el("p", { class: "vote-question" }, closed.question),
-        closed.agenda_item_id && agendaItem?.item_id === closed.agenda_item_id
-          ? el("p", { class: "hint" }, t("vote.agenda", { title: agendaItem.title }))
-          : null,
-        el("p", { class: "vote-verdict", "data-passed": passed ? "yes" : "no" }, passed ? t("vote.passed") : t("vote.rejected")),
-        el(
-          "div",
-          { class: "table-wrap" },
-          el(
-            "table",
-            { class: "vote-table" },
-            el("caption", { class: "visually-hidden" }, t("vote.table_caption")),
-            el(
-              "thead",
-              {},
-              el(
-                "tr",
-                {},
-                el("th", { scope: "col" }, t("vote.col_option")),
-                el("th", { scope: "col" }, t("vote.col_count")),
-                el("th", { scope: "col" }, t("vote.col_of_eligible")),
-                el("th", { scope: "col" }, t("vote.col_of_cast")),
-              ),
-            ),
-            el("tbody", {}, rows),
-          ),
-        ),
-        el(
-          "dl",
-          { class: "facts vote-totals" },
-          el("dt", {}, t("vote.eligible")),
-          el("dd", { class: "eligible" }, String(r.eligible)),
-          el("dt", {}, t("vote.cast")),
-          el("dd", { class: "cast" }, String(r.cast)),
-          el("dt", {}, t("vote.not_voted")),
-          el("dd", { class: "not-voted" }, String(r.not_voted)),
-          el("dt", {}, t("vote.rule")),
-          el("dd", {}, this.ruleText(r.rule)),
-          el("dt", {}, t("vote.voters")),
-          el("dd", {}, closed.voters === "people" ? t("vote.voters.people") : t("vote.voters.points")),
-        ),
-        reason ? el("p", {}, reason) : null,
-        closed.secret ? el("p", { class: "hint" }, t("vote.secret_result")) : null,
-        notVoted,
-        el(
-          "button",
-          {
-            type: "button",
-            onclick: () => {
-              this.dismissed = closed.number;
-              this.changed();
-            },
-          },
-          t("vote.hide"),
-        ),
-      ),
-    ];
-  }
-
-  bar(value) {
-    const fill = el("span", { class: "vote-bar-fill" });
-    fill.style.width = `${Math.min(100, Math.max(0, value))}%`;
-    return el(
-      "div",
-      { class: "vote-share" },
-      el("span", { class: "vote-bar", "aria-hidden": "true" }, fill),
-      el("span", { class: "vote-percent" }, percent(value)),
-    );
   }
 }
