@@ -643,6 +643,7 @@ async function start() {
     $("#who").textContent = me.kind === "point" ? me.point.name : me.user.full_name;
     const meeting = await api(`/api/meetings/${meetingId}`);
     $("#title").textContent = meeting.title;
+    if (meeting.vote_rule) voting.form.setRule(meeting.vote_rule);
     const agenda = await api(`/api/meetings/${meetingId}/agenda`);
     const select = $("#agenda-select");
     select.replaceChildren(

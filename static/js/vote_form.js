@@ -36,6 +36,13 @@ export class VoteForm {
     this.fillOptions(DEFAULT_OPTIONS);
   }
 
+  // The meeting's own rule (its vote_rule) is what the form proposes, and what it comes
+  // back to after each vote.
+  setRule(rule) {
+    for (const option of $("#vote-rule").options) option.defaultSelected = option.value === rule;
+    $("#vote-rule").value = rule;
+  }
+
   show(shown, focus = true) {
     $("#vote-form").hidden = !shown;
     $("#vote-new").hidden = shown;

@@ -17,9 +17,11 @@ from tests.province import Province
 QUESTION = "Thông qua dự toán ngân sách tỉnh năm 2027?"
 
 
-async def _meeting(p: Province, points: int, agenda: str | None = None) -> tuple[int, list[int]]:
+async def _meeting(
+    p: Province, points: int, agenda: str | None = None, **settings: Any
+) -> tuple[int, list[int]]:
     point_ids = sorted(await p.point_ids("xa-tan-phu"))[:points]
-    meeting = await p.meeting("Kỳ họp HĐND tỉnh: biểu quyết")
+    meeting = await p.meeting("Kỳ họp HĐND tỉnh: biểu quyết", **settings)
     mid = meeting["id"]
     await p.invite(mid, point_ids=point_ids)
     if agenda:
@@ -281,13 +283,15 @@ async def test_a_tablet_votes_by_touch_and_a_late_point_may_not_vote(
     live_province: Province, browser: Any, artifacts: Path
 ) -> None:
     p = live_province
-    mid, (point_a, point_b) = await _meeting(p, 2)
+    # This meeting decides by the ballots cast: the chair's form proposes that rule.
+    mid, (point_a, point_b) = await _meeting(p, 2, vote_rule="majority_of_cast")
     chair = await _chair(p, browser, mid)
     pages = [chair]
     try:
         # A question is needed; with no point in the room yet the server refuses, and the
         # form says why in words.
         await chair.get_by_role("button", name="Mở biểu quyết").click()
+        await expect(chair.get_by_label("Điều kiện thông qua")).to_have_value("majority_of_cast")
         await chair.get_by_role("button", name="Bắt đầu biểu quyết").click()
         await expect(chair.locator("#vote-form-error")).to_have_text(
             "Hãy nhập nội dung biểu quyết."
@@ -341,7 +345,8 @@ async def test_a_tablet_votes_by_touch_and_a_late_point_may_not_vote(
         await chair.get_by_role("button", name="Mở biểu quyết").click()
         await chair.get_by_label("Nội dung biểu quyết").fill("Cử thư ký kỳ họp?")
         await chair.get_by_label("Mỗi đại biểu một phiếu").check()
-        await chair.get_by_label("Điều kiện thông qua").select_option("majority_of_cast")
+        # Proposed again after the first vote: the meeting's rule.
+        await expect(chair.get_by_label("Điều kiện thông qua")).to_have_value("majority_of_cast")
         await chair.get_by_role("button", name="Bắt đầu biểu quyết").click()
         await expect(tablet.locator(".vote-ineligible")).to_have_text(
             "Lần biểu quyết này tính mỗi đại biểu một phiếu: điểm cầu không biểu quyết."
