@@ -127,6 +127,7 @@ class RoomState:
     roll_calls_held: int = 0
     poll: Poll | None = None
     polls_held: int = 0
+    last_poll: dict[str, Any] | None = None  # the last poll.closed: its result, for late comers
     recording: Recording | None = None
     recordings_made: int = 0
     agenda_item: AgendaCurrent | None = None
@@ -318,6 +319,7 @@ def _poll_voted(state: RoomState, event: Event) -> None:
 def _poll_closed(state: RoomState, event: Event) -> None:
     state.polls_held = event.data["number"]
     state.poll = None
+    state.last_poll = {**event.data, "closed_at": event.at.isoformat()}
 
 
 def _roll_call_opened(state: RoomState, event: Event) -> None:
@@ -463,4 +465,6 @@ def snapshot(
             else None
         ),
         "poll": _poll_view(state.poll, viewer, everyone),
+        # The result everyone was sent at closing (counts only, for a secret poll).
+        "last_poll": state.last_poll,
     }

@@ -208,7 +208,7 @@ class RoomConnection {
         this.model.reset();
         this.model.load(frame.snapshot);
         this.model.you = { ...frame.you, muted: frame.snapshot.members.find((m) => m.key === frame.you.key)?.muted };
-        voting.load(frame.snapshot.poll, this.model.you);
+        voting.load(frame.snapshot.poll, this.model.you, frame.snapshot.last_poll);
         this.lastSeq = frame.snapshot.seq;
         this.connected();
         break;

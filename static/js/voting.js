@@ -68,11 +68,15 @@ export class RoomVoting {
 
   // --- state -----------------------------------------------------------------------
 
-  // The snapshot's poll (a welcome: first connection, or one too far behind to resume).
-  load(poll, you) {
+  // The snapshot's poll (a welcome: first connection, or one too far behind to resume),
+  // and the last closed poll's result, which a tab opened afterwards has not seen.
+  load(poll, you, lastPoll = null) {
     this.you = you;
     this.error = "";
     this.next = null;
+    if (lastPoll && (!this.result || this.result.number < lastPoll.number)) {
+      this.result = { ...lastPoll, agenda_item_id: null };
+    }
     if (!poll) {
       this.poll = null;
       return;

@@ -272,6 +272,10 @@ async def test_a_secret_ballot_is_changed_after_a_reload_and_counted_once(
         await kiosk_a.reload()
         await expect(kiosk_a.locator("#connection")).to_have_text("Đã kết nối")
         await expect(kiosk_a.locator(".vote-verdict")).to_have_text("KHÔNG THÔNG QUA")
+        # A page opened afresh afterwards (another device) shows it from the room's snapshot.
+        newcomer = await _chair(p, browser, mid)
+        pages = (*pages, newcomer)
+        await _result_is(newcomer, "KHÔNG THÔNG QUA", ["1", "1", "0"], eligible="2", cast="2")
         for page in pages:
             _no_problems(page)
     finally:
