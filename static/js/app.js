@@ -9,7 +9,13 @@ const STAFF = new Set(["admin", "secretary", "chair", "operator"]);
 
 const MEETING_VIEWS = { documents: "documents", reader: "reader", minutes: "minutes", approval: "approval" };
 // Pages of no meeting are views of / (the server serves the shell only at fixed paths).
-const HOME_VIEWS = { verify: "verify", signing: "signing" };
+const HOME_VIEWS = {
+  verify: "verify",
+  signing: "signing",
+  opinions: "opinions",
+  opinion: "opinion",
+  new_opinion: "new_opinion",
+};
 
 const routes = [
   [/^\/signin$/, () => import("./pages/signin.js")],

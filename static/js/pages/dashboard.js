@@ -1,7 +1,9 @@
-// My meetings: today, upcoming, past.
-import { session } from "../app.js";
+// My meetings: today, upcoming, past; above them, the written opinions still to answer
+// (this is also the home of a conference point's kiosk).
+import { session, showError } from "../app.js";
 import { api } from "../api.js";
 import { formatClock, formatDay, t } from "../i18n.js";
+import { reminderCard } from "../opinions.js";
 import { el } from "../ui.js";
 
 const HISTORY_DAYS = 60;
@@ -54,6 +56,12 @@ export async function render(view) {
   }
   groups.past.reverse();
   view.append(el("h1", {}, t("dash.title")));
+  try {
+    const reminders = await reminderCard(zone);
+    if (reminders) view.append(reminders);
+  } catch (error) {
+    showError(error); // the meetings still show
+  }
   for (const [key, meetings] of Object.entries(groups)) {
     view.append(
       el(
