@@ -2,9 +2,10 @@
 // page and the reminders on the dashboard: links, the time left, refusals in words, and
 // PDF attachments sent one after another with their progress.
 
+import { session, showError } from "./app.js";
 import { api, ApiError, upload } from "./api.js";
 import { formatTime, problemText, t } from "./i18n.js";
-import { el } from "./ui.js";
+import { el, notify } from "./ui.js";
 
 export const LIST_HREF = "/?view=opinions";
 export const NEW_HREF = "/?view=new_opinion";
@@ -47,6 +48,23 @@ export function reminderText(deadline, now = Date.now()) {
 export function opinionProblem(error) {
   if (error instanceof ApiError && error.status === 404 && error.code === "not_found") return t("opinion.not_found");
   return error instanceof ApiError ? problemText(error.code, error.detail) : t("error.generic", { detail: String(error) });
+}
+
+// An API failure in words: in the page's notice, and beside the control when given; an
+// expired session goes to sign-in.
+export function opinionFail(error, where = null) {
+  if (error instanceof ApiError && error.status === 401) return showError(error);
+  const text = opinionProblem(error);
+  notify(text, "error");
+  if (where) {
+    where.textContent = text;
+    where.classList.add("error");
+  }
+}
+
+// A moment in the province's time ("" for none).
+export function when(iso) {
+  return iso ? formatTime(iso, session.zone) : "";
 }
 
 // "2026-12-01T10:00:00Z" -> {date: "2026-12-01", time: "17:00"} in the province's zone,
