@@ -40,6 +40,8 @@ from server.minutes.routes import router as minutes_router
 from server.minutes.trust import TrustSource
 from server.minutes.verify_routes import UPLOAD_PATHS as VERIFY_PATHS
 from server.minutes.verify_routes import router as verify_router
+from server.network.health_monitor import HealthMonitor
+from server.network.health_routes import router as health_api_router
 from server.network.monitor import NetworkMonitor
 from server.network.routes import router as network_router
 from server.opinions.routes import UPLOAD_PATHS as OPINION_PATHS
@@ -87,9 +89,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 housekeeping.running(db, settings),
                 paper_for(settings) as paper,
                 PresenceRecorder(db, hub.local_points).running() as presence,
+                HealthMonitor(db, settings, hub.points_in_meetings).running() as health,
                 media_plane(settings, hub.store, recording_listener(db, settings)) as media,
             ):
                 app.state.presence = presence
+                app.state.health = health
                 app.state.paper = paper
                 app.state.media = media
                 if media is not None:
@@ -126,6 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         auth_router,
         users_router,
         network_router,
+        health_api_router,
         calendar_router,
         meetings_router,
         invitations_router,

@@ -7,6 +7,7 @@ from server import audit, sessions
 from server.accounts import models as accounts_models
 from server.db import Base
 from server.meetings import models as meetings_models
+from server.network import health_models
 from server.network import models as network_models
 from server.opinions import models as opinions_models
 
@@ -15,6 +16,7 @@ __all__ = [
     "accounts_models",
     "agenda_models",
     "audit",
+    "health_models",
     "meetings_models",
     "minutes_models",
     "network_models",

@@ -64,6 +64,17 @@ class Settings(BaseSettings):
     turn_secret: str = ""
     turn_credential_seconds: int = Field(default=6 * 3600, ge=60)
 
+    # Point health: a point in a meeting is "degraded" past these (docs/operations.md);
+    # alerts go to the chair, the IT staff and, if set, this URL (JSON POST).
+    health_loss_pct: float = Field(default=5.0, gt=0)
+    health_rtt_ms: float = Field(default=400.0, gt=0)
+    health_jitter_ms: float = Field(default=80.0, gt=0)
+    health_silent_kbps: float = Field(default=8.0, ge=0)
+    health_check_seconds: float = Field(default=10.0, gt=0)
+    alert_webhook_url: str = ""
+    # Before a meeting: readiness of the invited points is shown this long before it starts.
+    readiness_minutes: int = Field(default=30, ge=1)
+
     # Written opinions: remind unanswered recipients this many hours before the deadline
     # (comma-separated; one reminder per lead time).
     opinion_reminder_hours: str = "72,24,2"

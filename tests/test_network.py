@@ -225,7 +225,7 @@ async def test_heartbeat_keeps_link_stats_and_refuses_junk(
     assert ok.status_code == 204
     online = (await client.get("/api/points", params={"online": True}, headers=admin)).json()
     assert [p["id"] for p in online["items"]] == [created["point"]["id"]]
-    assert online["items"][0]["last_link_stats"] == stats
+    assert online["items"][0]["reported_stats"] == stats
 
     nested = await client.post(
         "/api/points/me/heartbeat", headers=device, json={"link_stats": {"a": {"b": 1}}}

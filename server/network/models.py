@@ -57,7 +57,11 @@ class ConferencePoint(Base):
     token_rotated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The server's own measure of the point's media link (rooms/media), with "at" and
+    # "meeting_id"; and what the point itself last reported with its heartbeat.
     last_link_stats: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    reported_stats: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

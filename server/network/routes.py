@@ -146,9 +146,11 @@ async def my_point(principal: PointPrincipal, db: ReadDB, settings: AppSettings)
 
 @router.post("/points/me/heartbeat", status_code=204, summary="A point says it is alive")
 async def heartbeat(body: Heartbeat, principal: PointPrincipal, db: WriteDB) -> Response:
-    values: dict[str, object] = {"last_seen_at": utcnow()}
+    now = utcnow()
+    values: dict[str, object] = {"last_seen_at": now}
     if body.link_stats is not None:
-        values["last_link_stats"] = body.link_stats
+        values["reported_stats"] = body.link_stats
+        values["reported_at"] = now
     await db.execute(
         update(ConferencePoint).where(ConferencePoint.id == principal.id).values(**values)
     )

@@ -51,7 +51,13 @@ class PointOut(BaseModel):
     enabled: bool
     online: bool
     last_seen_at: datetime | None
-    last_link_stats: dict[str, Any] | None
+    last_link_stats: dict[str, Any] | None = Field(
+        description="the server's measure of the point's media link (with at, meeting_id)"
+    )
+    reported_stats: dict[str, Any] | None = Field(
+        description="what the point reported with its last heartbeat"
+    )
+    reported_at: datetime | None
 
 
 class PointPage(BaseModel):

@@ -47,6 +47,8 @@ def point_out(point: ConferencePoint, now: datetime, online_seconds: int) -> Poi
         online=is_online(point, now, online_seconds),
         last_seen_at=point.last_seen_at,
         last_link_stats=point.last_link_stats,
+        reported_stats=point.reported_stats,
+        reported_at=point.reported_at,
     )
 
 
