@@ -126,7 +126,14 @@ async def test_points_and_people_answer_and_the_secretary_sees_every_answer(
     assert by_point[points[0]]["comment"] == "Đề nghị bổ sung điều 5"
     assert by_point[points[1]]["answered_by"] == "Nguyễn Thị Văn Phòng"
     summary = (await p.client.get("/api/opinions", headers=p.auth("secretary"))).json()["items"]
-    assert [(i["id"], i["recipients"], i["answered"]) for i in summary] == [(rid, 3, 3)]
+    assert [(i["id"], i["recipients"], i["answered"], i["asked"]) for i in summary] == [
+        (rid, 3, 3, 0)
+    ]
+    (mine,) = (await p.client.get("/api/opinions", headers=clerk.auth)).json()["items"]
+    assert (mine["asked"], mine["to_answer"], mine["closed_at"]) == (2, 0, None)
+    await p.client.post(f"/api/opinions/{rid}/close", headers=p.auth("secretary"))
+    (closed,) = (await p.client.get("/api/opinions", headers=clerk.auth)).json()["items"]
+    assert closed["phase"] == "closed" and closed["closed_at"] is not None
 
 
 async def test_who_may_see_send_answer_and_export(province: Province, app: FastAPI) -> None:

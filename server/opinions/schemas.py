@@ -110,7 +110,9 @@ class OpinionSummary(BaseModel):
     title: str
     deadline: datetime
     phase: Phase
+    closed_at: datetime | None = Field(description="when it was closed before its deadline")
     created_by: str
+    asked: int = Field(description="how many of its recipients the caller answers for")
     recipients: int | None = Field(description="how many were asked (managers only)")
     answered: int | None = Field(description="how many have answered (managers only)")
     to_answer: int = Field(description="of the caller's own, how many are still unanswered")

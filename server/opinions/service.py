@@ -404,12 +404,14 @@ async def summaries(
         )
     ).all()
     to_answer: dict[int, int] = defaultdict(int)
+    asked: dict[int, int] = defaultdict(int)
     for request_id, answered_at in mine_rows:
         to_answer[request_id] += answered_at is None
+        asked[request_id] += 1
     manager = is_manager(principal)
     query = select(OpinionRequest)
     if not manager:
-        query = query.where(OpinionRequest.id.in_(list(to_answer)))
+        query = query.where(OpinionRequest.id.in_(list(asked)))
     is_open = OpinionRequest.closed_at.is_(None) & (OpinionRequest.deadline > now)
     if phase is rules.Phase.OPEN:
         query = query.where(is_open)
@@ -446,7 +448,9 @@ async def summaries(
                 title=request.title,
                 deadline=request.deadline,
                 phase=current,
+                closed_at=request.closed_at,
                 created_by=request.created_by.full_name,
+                asked=asked.get(request.id, 0),
                 recipients=n,
                 answered=answered,
                 to_answer=pending,

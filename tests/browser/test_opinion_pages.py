@@ -316,6 +316,9 @@ async def test_a_request_is_sent_answered_by_a_point_and_its_commune_then_follow
     listed = page.locator(f'#opinions-closed li[data-opinion="{rid}"]')
     await expect(listed).to_contain_text("Đã trả lời 2/2")
     await expect(listed).to_contain_text("Đã kết thúc")
+    await expect(listed).to_contain_text("Kết thúc sớm lúc")
+    # The secretary was not asked: no "answered" badge on the office's own list.
+    await expect(listed.locator(".opinion-done")).to_have_count(0)
     await audit(page, "opinion list of the office")
     await _shown_whole(page)
     await fits_width(page)

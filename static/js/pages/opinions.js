@@ -13,8 +13,8 @@ function answerState(item, manager) {
       ? el("span", { class: "badge opinion-due-badge" }, t("opinion.state_to_answer"))
       : el("span", { class: "badge opinion-missed" }, t("opinion.state_missed"));
   }
-  // A manager is listed every request, asked or not: "answered" would say too much.
-  return manager ? null : el("span", { class: "badge opinion-done" }, t("opinion.state_answered"));
+  // A manager is listed every request: "answered" only where they were asked.
+  return item.asked > 0 ? el("span", { class: "badge opinion-done" }, t("opinion.state_answered")) : null;
 }
 
 function row(item, manager) {
@@ -32,7 +32,13 @@ function row(item, manager) {
     el(
       "div",
       { class: "facts-line" },
-      el("span", {}, t("opinion.deadline_at", { time: formatTime(item.deadline, zone) })),
+      el(
+        "span",
+        {},
+        item.closed_at
+          ? t("opinion.closed_at", { time: formatTime(item.closed_at, zone) })
+          : t("opinion.deadline_at", { time: formatTime(item.deadline, zone) }),
+      ),
       manager && item.recipients !== null
         ? el("span", { class: "answered" }, t("opinion.answered_of", { answered: item.answered, recipients: item.recipients }))
         : null,
