@@ -26,6 +26,8 @@ from server.documents.routes import UPLOAD_PATHS
 from server.documents.routes import router as documents_router
 from server.health import router as health_router
 from server.media_ice import router as media_router
+from server.media_loopback import Loopbacks
+from server.media_loopback import router as loopback_router
 from server.media_setup import media_plane
 from server.meetings.attendance_routes import router as attendance_router
 from server.meetings.calendar_routes import router as calendar_router
@@ -83,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.network_monitor = NetworkMonitor(
             db, settings.point_online_seconds, hub.points_in_meetings
         )
+        loopbacks = Loopbacks()
         try:
             await hub.start()
             async with (
@@ -94,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ):
                 app.state.presence = presence
                 app.state.health = health
+                app.state.loopbacks = loopbacks
                 app.state.paper = paper
                 app.state.media = media
                 if media is not None:
@@ -101,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     media.on_link_stats = _points_links(presence)
                 yield
         finally:
+            await loopbacks.close()
             await hub.stop()
             await db.dispose()
 
@@ -145,6 +150,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audit_router,
         room_router,
         media_router,
+        loopback_router,
     ):
         app.include_router(router)
     _serve_client(app, settings)
