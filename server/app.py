@@ -25,6 +25,7 @@ from server.documents.paper import paper_for
 from server.documents.routes import UPLOAD_PATHS
 from server.documents.routes import router as documents_router
 from server.health import router as health_router
+from server.logs import RequestLog, log_room_events
 from server.media_ice import router as media_router
 from server.media_loopback import Loopbacks
 from server.media_loopback import router as loopback_router
@@ -36,6 +37,8 @@ from server.meetings.link_routes import router as links_router
 from server.meetings.recording_routes import recording_listener
 from server.meetings.recording_routes import router as recordings_router
 from server.meetings.routes import router as meetings_router
+from server.metrics import app_registry, count_room_events
+from server.metrics import router as metrics_router
 from server.migrate import current_revision, head_revision
 from server.minutes.certificate_routes import router as certificates_router
 from server.minutes.routes import router as minutes_router
@@ -82,6 +85,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         admissions = AdmissionCache()
         app.state.admissions = admissions
         hub.on_meeting_change(admissions.forget)
+        hub.on_events(count_room_events)
+        hub.on_events(log_room_events)
         app.state.network_monitor = NetworkMonitor(
             db, settings.point_online_seconds, hub.points_in_meetings
         )
@@ -127,11 +132,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         default_bytes=MAX_API_BODY_BYTES,
         paths=dict.fromkeys((*UPLOAD_PATHS, *VERIFY_PATHS, *OPINION_PATHS), upload_bytes),
     )
+    app.state.metrics_registry = app_registry(app)
+    app.add_middleware(RequestLog, registry=app.state.metrics_registry)
     app.add_middleware(KeepRawSend)  # added last: the outermost
     # The calendar router comes before the meetings router: /api/meetings/{id}.ics must be
     # tried before /api/meetings/{id}.
     for router in (
         health_router,
+        metrics_router,
         auth_router,
         users_router,
         network_router,

@@ -15,6 +15,7 @@ import logging
 import random
 import re
 import time
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -41,6 +42,7 @@ from server.identity import Principal
 from server.meetings import access
 from server.meetings.lifecycle import MeetingStatus
 from server.meetings.models import AgendaItem, Meeting
+from server.metrics import SOCKETS
 from server.presence import PresenceRecorder
 from server.problems import Problem
 from server.raw_socket import direct_writer
@@ -94,9 +96,35 @@ async def room_socket(websocket: WebSocket) -> None:
     await RoomSession(websocket, meeting, principal, who, token).run()
 
 
+def _error_frame(code: str, message: str, command_id: str | None = None) -> str:
+    SOCKETS.errors[code] += 1
+    return messages.error(code, message, command_id)
+
+
+def _counted_send(send: Callable[[str], Awaitable[None]]) -> Callable[[str], Awaitable[None]]:
+    def counted(frame: str) -> Awaitable[None]:
+        SOCKETS.sent += 1
+        return send(frame)
+
+    return counted
+
+
+def _counted_writer(write: Callable[[bytes], bool] | None) -> Callable[[bytes], bool] | None:
+    if write is None:
+        return None
+
+    def counted(frame: bytes) -> bool:
+        if write(frame):
+            SOCKETS.sent += 1
+            return True
+        return False
+
+    return counted
+
+
 async def _refuse(websocket: WebSocket, refused: Refused) -> None:
     with contextlib.suppress(Exception):
-        await websocket.send_text(messages.error(refused.code, refused.message))
+        await websocket.send_text(_error_frame(refused.code, refused.message))
         await websocket.close(refused.close_code, refused.message[:120])
 
 
@@ -214,11 +242,11 @@ class RoomSession:
             self.hub.new_conn_id(),
             who.key,
             who.role,
-            send=websocket.send_text,
+            send=_counted_send(websocket.send_text),
             close=self._close,
             fetch=lambda after, upto: self.hub.store.since(meeting_id, after, upto),
             on_drop=self._dropped,
-            write_now=direct_writer(websocket.scope),
+            write_now=_counted_writer(direct_writer(websocket.scope)),
             skip=lambda after, upto: self.hub.step_over(meeting_id, after, upto),
         )
         self.attached = False
@@ -234,6 +262,7 @@ class RoomSession:
 
     def _dropped(self) -> None:
         # Too slow to keep up: leave the room now; the close frame may never get through.
+        SOCKETS.drops += 1
         if self._reader is not None:
             self._reader.cancel()
 
@@ -313,7 +342,7 @@ class RoomSession:
             await asyncio.shield(self._attach)
         except Rejected as rejected:
             self._attach = None
-            self.conn.control(messages.error(rejected.code, rejected.message))
+            self.conn.control(_error_frame(rejected.code, rejected.message))
             self.conn.finish(rejected.message, CLOSE_POLICY)
             return
         except RoomUnavailable:
@@ -333,7 +362,7 @@ class RoomSession:
                 async with self.database.reader() as db:
                     await _participant(self.websocket, db, self.meeting_id, principal)
             except Refused as refused:
-                self.conn.control(messages.error(refused.code, refused.message))
+                self.conn.control(_error_frame(refused.code, refused.message))
                 self.conn.finish(refused.message, refused.close_code)
                 return
             except Exception:  # a database blip is not a reason to throw people out
@@ -354,12 +383,13 @@ class RoomSession:
                 return
             text = message.get("text")
             frame = text if text is not None else message.get("bytes") or b""
+            SOCKETS.received += 1
             if not self.bucket.allow(time.monotonic()):
                 if self.bucket.flooding:
-                    self.conn.control(messages.error("flooding", "too many messages"))
+                    self.conn.control(_error_frame("flooding", "too many messages"))
                     self.conn.finish("too many messages", CLOSE_POLICY)
                     return
-                self.conn.control(messages.error("rate_limited", "slow down"))
+                self.conn.control(_error_frame("rate_limited", "slow down"))
                 continue
             try:
                 await self._handle(frame)
@@ -372,14 +402,14 @@ class RoomSession:
         try:
             command = messages.decode_command(frame)
         except messages.ProtocolError as bad:
-            self.conn.control(messages.error(bad.code, bad.message, bad.command_id))
+            self.conn.control(_error_frame(bad.code, bad.message, bad.command_id))
             return
         if not self.attached:
             if isinstance(command, messages.Ping):
                 self.conn.control(messages.ack(command.id))
             else:
                 self.conn.control(
-                    messages.error("room_not_open", "wait for the chair to start", command.id)
+                    _error_frame("room_not_open", "wait for the chair to start", command.id)
                 )
             return
         if isinstance(command, messages.MediaCommand):
@@ -401,11 +431,11 @@ class RoomSession:
         try:
             outcome = await self.hub.submit(self.meeting_id, room_command, self.who.actor)
         except Rejected as rejected:
-            self.conn.control(messages.error(rejected.code, rejected.message, command.id))
+            self.conn.control(_error_frame(rejected.code, rejected.message, command.id))
             return
         except RoomUnavailable:
             self.conn.control(
-                messages.error("unavailable", "the room could not record that; retry", command.id)
+                _error_frame("unavailable", "the room could not record that; retry", command.id)
             )
             return
         extra = {"ballot": outcome.ballot} if outcome.ballot else {}
@@ -428,13 +458,13 @@ class RoomSession:
                 )
         if document is None or version is None:
             self.conn.control(
-                messages.error("not_found", "no such document in this meeting", command.id)
+                _error_frame("not_found", "no such document in this meeting", command.id)
             )
             return None
         if document.scope is not Scope.INVITED:
             # The room shows it to everyone: a document for named readers only is not shown.
             self.conn.control(
-                messages.error("not_shared", "this document is for named readers only", command.id)
+                _error_frame("not_shared", "this document is for named readers only", command.id)
             )
             return None
         return ShowDocument(
@@ -456,7 +486,7 @@ class RoomSession:
             item = await db.get(AgendaItem, command.item_id)
         if item is None or item.meeting_id != self.meeting_id:
             self.conn.control(
-                messages.error("not_found", "no such item on this meeting's agenda", command.id)
+                _error_frame("not_found", "no such item on this meeting's agenda", command.id)
             )
             return None
         return ShowAgendaItem(item.id, item.title)
@@ -467,7 +497,7 @@ class RoomSession:
         media: MediaPlane | RemoteMediaPlane | None = self.websocket.app.state.media
         if media is None:
             self.conn.control(
-                messages.error("media_disabled", "this server has no media plane", command.id)
+                _error_frame("media_disabled", "this server has no media plane", command.id)
             )
             return
         conn_id = self.conn.conn_id
@@ -493,7 +523,7 @@ class RoomSession:
             else:
                 result = {"slots": await media.thumbnails(self.meeting_id, conn_id, command.page)}
         except MediaError as refused:
-            self.conn.control(messages.error(refused.code, refused.message, command.id))
+            self.conn.control(_error_frame(refused.code, refused.message, command.id))
             return
         self.conn.control(messages.ack(command.id, **result))
 

@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     health_silent_kbps: float = Field(default=8.0, ge=0)
     health_check_seconds: float = Field(default=10.0, gt=0)
     alert_webhook_url: str = ""
+    # GET /metrics: this bearer token is required; without one, only this host may scrape.
+    metrics_token: str = ""
+    # Logs: "text" (default) or "json", one object per line.
+    log_format: str = Field(default="text", pattern="^(text|json)$")
     # Before a meeting: readiness of the invited points is shown this long before it starts.
     readiness_minutes: int = Field(default=30, ge=1)
 

@@ -18,6 +18,7 @@ from starlette.responses import Response
 from agenda import pages
 from agenda.blobs import BlobStore
 from agenda.workers import PaperFailed, PaperWorkers
+from server.metrics import PAGE_IMAGES
 from server.problems import Problem
 from server.settings import Settings
 
@@ -47,11 +48,14 @@ class Paper:
         size = pages.snap_width(width)
         parts = ("pages", digest, f"{pages.RENDERER}-p{page}-w{size}.webp")
         path = self.blobs.derived_path(*parts)
+        cache = "hit"
         if not path.is_file():
             async with self.making("/".join(parts)):
                 if not path.is_file():
+                    cache = "miss"
                     image = await self.run(pages.render_page, self.blobs.path(digest), page, size)
                     self.blobs.put_derived(image, *parts)
+        PAGE_IMAGES.labels(cache).inc()
         return path, f'"{digest[:20]}-{page}-{size}-{pages.RENDERER}"'
 
     def page_count(self, digest: str) -> int:

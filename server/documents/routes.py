@@ -29,6 +29,7 @@ from server.documents.schemas import (
 )
 from server.identity import Principal, Role
 from server.meetings import service as meetings
+from server.metrics import DOCUMENT_DOWNLOADS
 from server.problems import Problem, field_error
 from server.validation import IdPath
 
@@ -302,6 +303,7 @@ async def download(
             await receipts.record(writer, principal, [found.id], "download")
             await writer.commit()
     name = f"tai-lieu-{document.id}-v{found.number}.pdf"
+    DOCUMENT_DOWNLOADS.labels("copy").inc()
     return _file(path, issued.sha256, name, request)
 
 
@@ -330,6 +332,7 @@ async def pack(
             version_ids = [shown.current(d).id for d in shown.documents]
             await receipts.record(writer, principal, version_ids, "pack")
             await writer.commit()
+    DOCUMENT_DOWNLOADS.labels("pack").inc()
     return _file(path, issued.sha256, f"tai-lieu-hop-{meeting_id}.pdf", request)
 
 

@@ -39,6 +39,7 @@ from server.meetings import service as meetings
 from server.meetings.agenda import list_items
 from server.meetings.lifecycle import MeetingStatus
 from server.meetings.models import Invitation, Meeting
+from server.metrics import SIGNING
 from server.minutes import certificates
 from server.minutes.trust import TrustSource
 from server.network.models import ConferencePoint, Unit
@@ -333,6 +334,7 @@ async def _validated(pdf: bytes, trust: signing.Trust, final: bool) -> tuple[byt
     reports = await verify_pdf(pdf, trust)
     bad = [r for r in reports if r.verdict not in ("valid",)]
     if bad:
+        SIGNING.labels("any", "not_valid").inc()
         raise Problem(
             422,
             "signature_not_valid",
@@ -396,6 +398,7 @@ async def _store_signed(
                    "pdf": stored.digest, "final": turn.final},
         )  # fmt: skip
         await db.commit()
+    SIGNING.labels(method, "signed").inc()
 
 
 async def approve_with_pin(

@@ -18,6 +18,7 @@ from server.documents.copies import release
 from server.documents.paper import not_modified
 from server.documents.routes import PDF, AppPaper, pdf_form
 from server.documents.service import receive_pdf
+from server.metrics import DOCUMENT_DOWNLOADS
 from server.opinions import export, rules, service
 from server.opinions.schemas import (
     AnswerIn,
@@ -232,6 +233,7 @@ async def download_document(
     etag = f'"{document.sha256}"'
     if cached := not_modified(request, etag):
         return cached
+    DOCUMENT_DOWNLOADS.labels("opinion").inc()
     return FileResponse(
         paper.blobs.path(document.sha256),
         media_type="application/pdf",
