@@ -319,6 +319,29 @@ class PointAgent:
             await asyncio.sleep(self.report_seconds)
             for session in list(self.sessions.values()):
                 session.report()
+            try:
+                await self._heartbeat()
+            except Exception:  # a report is not worth stopping the agent for
+                log.exception("heartbeat failed")
+
+    async def _heartbeat(self) -> None:
+        """Tell the server this point is alive and, in a meeting, how its media link is
+        (docs/operations.md: the server's health monitor reads it when it has no figures
+        of its own)."""
+        if self.http is None:
+            return
+        figures = None
+        for session in list(self.sessions.values()):
+            figures = await session.link_figures()
+            if figures is not None:
+                break
+        try:
+            await self.http.post(
+                "/api/points/me/heartbeat",
+                json={"link_stats": figures} if figures is not None else {},
+            )
+        except httpx.HTTPError as exc:
+            log.debug("heartbeat failed: %s", exc)
 
     async def ice_servers(self) -> list[RTCIceServer]:
         """STUN/TURN for the next peer connection (TURN credentials expire: asked each time);
@@ -367,6 +390,7 @@ class MeetingSession:
         self._over: str | None = None
         self._media_backoff = Backoff()
         self._mark: tuple[MediaClient, float, int, int] | None = None
+        self._link_mark: tuple[MediaClient, float, float, float] | None = None
 
     @property
     def key(self) -> str:
@@ -716,6 +740,39 @@ class MeetingSession:
             stop()
 
     # --- reporting --------------------------------------------------------------------
+
+    async def link_figures(self) -> dict[str, float] | None:
+        """The media link as the server names its figures: ``kbps_in`` is what this point
+        sends (the server receives it), ``kbps_out`` what it receives; RTT and loss as the
+        server reports them back in its receiver reports."""
+        media = self.media
+        if media is None or media.pc.connectionState != "connected":
+            return None
+        report = await media.pc.getStats()
+        sent = received = 0.0
+        rtt: list[float] = []
+        lost: list[float] = []
+        for s in report.values():
+            if s.type == "transport":
+                sent += s.bytesSent
+                received += s.bytesReceived
+            elif s.type == "remote-inbound-rtp":
+                if s.roundTripTime is not None:
+                    rtt.append(s.roundTripTime * 1000)
+                if s.fractionLost is not None:
+                    lost.append(s.fractionLost * 100)
+        now = time.monotonic()
+        previous, self._link_mark = self._link_mark, (media, now, sent, received)
+        figures: dict[str, float] = {}
+        if rtt:
+            figures["rtt_ms"] = round(max(rtt), 1)
+        if lost:
+            figures["loss_pct"] = round(max(lost), 2)
+        if previous is not None and previous[0] is media and now > previous[1]:
+            seconds = now - previous[1]
+            figures["kbps_in"] = round((sent - previous[2]) * 8 / 1000 / seconds, 1)
+            figures["kbps_out"] = round((received - previous[3]) * 8 / 1000 / seconds, 1)
+        return figures
 
     def report(self) -> None:
         """One line: what arrives (frames a second of the main and floor video)."""

@@ -94,6 +94,17 @@ async def test_the_agent_waits_joins_sends_receives_and_comes_back_by_itself(
         await until(lambda: is_colour(RED, session.media.slots["main.video"].mean_rgb()))
         await until(lambda: session.fps["main"] > 10)
 
+        # Heartbeats carry the point's own figures of its media link.
+        async def reported() -> dict[str, Any]:
+            shown = await p.client.get(f"/api/points/{point}", headers=p.auth("admin"))
+            figures: dict[str, Any] = shown.json()["reported_stats"] or {}
+            return figures
+
+        async with asyncio.timeout(15):
+            while (await reported()).get("kbps_in", 0) <= 0:  # noqa: ASYNC110
+                await asyncio.sleep(0.2)
+        assert {"kbps_in", "kbps_out"} <= set(await reported())
+
         # Roll call: answered by itself with the head count it was given.
         assert (await chair.send("open_roll_call"))["type"] == "ack"
         answered = await chair.event("roll_call.answered", key=key)
