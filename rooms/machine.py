@@ -476,6 +476,9 @@ def _poll_result(poll: Poll, reason: str) -> Draft:
             "reason": reason,
             "result": result.as_dict(),
             "secret": poll.secret,
+            # Who could vote and how many were present when it opened: the result's basis.
+            "eligible": sorted(poll.eligible),
+            "present": poll.present,
             "not_voted": sorted(poll.eligible - poll.voted),
         },
     )

@@ -88,6 +88,7 @@ class Poll:
     # A secret poll's counts, loaded from the ballot box by the room just before it closes
     # (never from the log: the log does not hold the choices).
     box_counts: list[int] | None = None
+    present: int = 0  # participants in the room when it opened
 
 
 @dataclass
@@ -306,6 +307,7 @@ def _poll_opened(state: RoomState, event: Event) -> None:
         datetime.fromisoformat(d["closes_at"]) if d.get("closes_at") else None,
         frozenset(d["eligible"]),
         bool(d.get("secret", False)),
+        present=int(d.get("present", 0)),
     )
 
 

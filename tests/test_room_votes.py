@@ -69,6 +69,8 @@ async def test_two_hundred_points_vote_at_once_and_every_ballot_counts_once(
     expected = [choices.count(0), choices.count(1), choices.count(2)]
     assert result["counts"] == expected
     assert result["cast"] == VOTERS and result["eligible"] == VOTERS
+    assert len(result_event["data"]["eligible"]) == VOTERS
+    assert result_event["data"]["present"] == VOTERS + 1  # and the chair
     assert result["passed"] is (2 * expected[0] > VOTERS)
     seen = await asyncio.gather(*(c.event("poll.closed") for c in clients[:20]))
     assert all(s["data"]["result"]["counts"] == expected for s in seen)
@@ -88,6 +90,9 @@ async def test_two_hundred_points_vote_at_once_and_every_ballot_counts_once(
     assert decision["title"] == "Thông qua dự toán ngân sách năm 2027?"
     assert f"Tán thành {expected[0]}/{VOTERS}" in decision["result"]
     assert decision["result"].endswith("(quá nửa tổng số có quyền biểu quyết)")
+    assert (
+        f"có mặt khi biểu quyết: {VOTERS + 1}, có quyền biểu quyết: {VOTERS}" in decision["result"]
+    )
     for client in (*clients, chair, late):
         await client.close()
 

@@ -123,7 +123,10 @@ async def draft_content(
             for i in await list_items(db, meeting.id)
         ],
         "decisions": [
-            {"title": e.data["question"], "result": vote_result_text(e.data["result"])}
+            {
+                "title": e.data["question"],
+                "result": vote_result_text(e.data["result"], e.data.get("present")),
+            }
             for e in log
             if e.kind == "poll.closed"
         ],
@@ -131,7 +134,7 @@ async def draft_content(
     }
 
 
-def vote_result_text(result: dict[str, Any]) -> str:
+def vote_result_text(result: dict[str, Any], present: int | None = None) -> str:
     """ "Tán thành 150/204 (73,53%); Không tán thành 30/204 (14,71%); … — thông qua"."""
     eligible = result["eligible"]
     parts = [
@@ -142,6 +145,8 @@ def vote_result_text(result: dict[str, Any]) -> str:
     ]
     if result.get("not_voted"):
         parts.append(f"không biểu quyết được ghi nhận: {result['not_voted']}")
+    if present:
+        parts.append(f"có mặt khi biểu quyết: {present}, có quyền biểu quyết: {eligible}")
     verdict = "thông qua" if result["passed"] else "không thông qua"
     rule = RULE_WORDS.get(result.get("rule", ""), "")
     return "; ".join(parts) + f" — {verdict}" + (f" ({rule})" if rule else "")
