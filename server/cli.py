@@ -1,5 +1,5 @@
-"""The ``hoinghi`` command: serve, migrate, seed the demo, manage users and points, and run
-a point agent."""
+"""The ``hoinghi`` command: serve, migrate, seed the demo, manage users and points, back
+up and restore, and run a point agent."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -580,6 +581,120 @@ def ca_crl(out: Path, serial: str | None) -> None:
         ca.revoke(number)
     out.write_bytes(ca.crl().public_bytes(serialization.Encoding.DER))
     click.echo(f"CRL with {len(ca.revoked())} revoked certificates written to {out}")
+
+
+@main.command("backup")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The archive to write (default: hoinghi-backup-DATE-TIME.tar.gz here); "
+    "compressed if the name ends in .gz or .tgz, plain tar otherwise.",
+)
+@click.option(
+    "--allow-missing-blobs",
+    is_flag=True,
+    help="Write the archive even if files that rows name are missing from the data "
+    "directory (the manifest lists them).",
+)
+def backup_command(out: Path | None, allow_missing_blobs: bool) -> None:
+    """Write one archive of the database, the blob store, the secret key and the built-in
+    CA, consistent while the server keeps running (docs/backup.md).
+
+    The archive holds secrets (the secret key, the CA's keys, password hashes): it is
+    written readable only by its owner (mode 0600); keep it so.
+    """
+    from server.backup import BackupFailed, default_name, make_backup
+
+    settings = _settings()
+    target = out or Path(default_name(datetime.now(UTC)))
+    try:
+        manifest = make_backup(settings, target, allow_missing_blobs=allow_missing_blobs)
+    except BackupFailed as exc:
+        raise click.ClickException(f"no backup written: {exc}") from None
+    except (SQLAlchemyError, OSError) as exc:
+        reason = getattr(exc, "orig", None) or exc
+        raise click.ClickException(f"no backup written: {reason}") from None
+    click.echo(
+        f"backup written to {target}: {manifest.rows} rows in {len(manifest.tables)} tables, "
+        f"{len(manifest.blobs)} blobs ({_megabytes(manifest.blob_bytes)}), "
+        f"{len(manifest.files)} files; database revision {manifest.alembic_revision}"
+    )
+    click.echo("it holds the secret key and the CA's keys: keep it private (mode 0600)")
+    if manifest.missing_blobs:
+        click.echo(
+            f"warning: {len(manifest.missing_blobs)} files named by rows were missing and "
+            "are not in it (listed in its manifest as missing_blobs)",
+            err=True,
+        )
+
+
+@main.command("restore")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Only check the archive (manifest, every checksum, every blob against its name); "
+    "change nothing.",
+)
+@click.option("--force", is_flag=True, help="Replace the contents of a database that is not empty.")
+def restore_command(archive: Path, check: bool, force: bool) -> None:
+    """Restore a backup into an empty database and this data directory (stop the servers
+    first), or only --check it; exit 1 with the reason if it is damaged or refused.
+
+    The database is migrated to the archive's revision (which must be this version's) and
+    filled in one transaction: if anything fails, it is rolled back.
+    """
+    from server.backup_format import ArchiveError
+    from server.backup_reader import check_archive
+    from server.restore import RestoreFailed, RestoreRefused, restore
+
+    if check and force:
+        raise click.UsageError("--check changes nothing; --force has no use with it")
+    if check:
+        try:
+            manifest = check_archive(archive)
+        except ArchiveError as exc:
+            raise click.ClickException(f"{archive} is not usable: {exc}") from None
+        except OSError as exc:
+            raise click.ClickException(f"{archive} cannot be read: {exc}") from None
+        click.echo(
+            f"{archive} is intact: made {manifest.created_at:%Y-%m-%d %H:%M:%S} UTC by hoinghi "
+            f"{manifest.hoinghi_version} from {manifest.database}, revision "
+            f"{manifest.alembic_revision}; {manifest.rows} rows in {len(manifest.tables)} "
+            f"tables, {len(manifest.blobs)} blobs ({_megabytes(manifest.blob_bytes)}), "
+            f"{len(manifest.files)} files"
+        )
+        if manifest.alembic_revision != migrate.head_revision():
+            click.echo(
+                f"note: this version of hoinghi is at revision {migrate.head_revision()}; "
+                f"restore it with hoinghi {manifest.hoinghi_version}"
+            )
+        return
+    settings = _settings()
+    try:
+        report = restore(settings, archive, force=force)
+    except (ArchiveError, RestoreRefused) as exc:
+        raise click.ClickException(f"nothing restored: {exc}") from None
+    except RestoreFailed as exc:
+        raise click.ClickException(str(exc)) from None
+    except (SQLAlchemyError, OSError) as exc:
+        reason = getattr(exc, "orig", None) or exc
+        raise click.ClickException(f"nothing restored: {reason}") from None
+    manifest = report.manifest
+    click.echo(
+        f"restored {manifest.rows} rows in {len(manifest.tables)} tables, "
+        f"{len(manifest.blobs)} blobs and {len(manifest.files)} files from {archive} "
+        f"(made {manifest.created_at:%Y-%m-%d %H:%M:%S} UTC from {manifest.database})"
+    )
+    for path in report.kept_aside:
+        click.echo(f"the earlier {path.name.split('.before-restore-')[0]} is kept as {path}")
+    for note in report.notes:
+        click.echo(f"note: {note}", err=True)
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:.1f} MB"
 
 
 @main.command("verify")
