@@ -55,6 +55,7 @@ from server.presence import PresenceRecorder
 from server.raw_socket import KeepRawSend
 from server.room_endpoint import router as room_router
 from server.rooms_setup import make_bus
+from server.security_headers import SecurityHeaders
 from server.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -134,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.metrics_registry = app_registry(app)
     app.add_middleware(RequestLog, registry=app.state.metrics_registry)
+    app.add_middleware(SecurityHeaders, https=settings.cookie_secure)
     app.add_middleware(KeepRawSend)  # added last: the outermost
     # The calendar router comes before the meetings router: /api/meetings/{id}.ics must be
     # tried before /api/meetings/{id}.

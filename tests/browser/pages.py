@@ -3,6 +3,7 @@ accessibility audit and the no-sideways-scrolling check."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from axe_playwright_python.async_playwright import Axe
@@ -20,11 +21,21 @@ def base_url(p: Province) -> str:
 
 
 async def new_page(browser: Any, viewport: dict[str, int] = DESK, **options: Any) -> Page:
-    """A page in its own context; ``page.errors`` collects uncaught script errors."""
+    """A page in its own context; ``page.errors`` collects uncaught script errors and
+    Content-Security-Policy refusals."""
     context = await browser.new_context(viewport=viewport, **options)
     page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # A Content-Security-Policy refusal is no script error, only a console message.
+    page.on(
+        "console",
+        lambda message: (
+            errors.append(message.text)
+            if message.type == "error" and "Content Security Policy" in message.text
+            else None
+        ),
+    )
     page.errors = errors  # type: ignore[attr-defined]
     return page
 
@@ -53,3 +64,12 @@ async def fits_width(page: Page) -> None:
         "document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
     assert overflow <= 0, f"{page.url} is {overflow}px wider than the screen"
+
+
+async def wait_until(page: Page, expression: str, within: float = 15.0) -> None:
+    """Poll a script expression until it is truthy. (Playwright's ``wait_for_function``
+    evaluates its string inside the page, which the pages' Content-Security-Policy refuses
+    as eval; ``evaluate`` goes through the debugging protocol instead.)"""
+    async with asyncio.timeout(within):
+        while not await page.evaluate(expression):  # noqa: ASYNC110 - polls the browser
+            await asyncio.sleep(0.05)

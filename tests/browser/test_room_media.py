@@ -8,6 +8,7 @@ from typing import Any
 
 from playwright.async_api import Page, expect
 
+from tests.browser.pages import wait_until
 from tests.conftest import PASSWORD
 from tests.province import Province
 
@@ -122,8 +123,8 @@ async def test_a_chromium_chair_is_seen_and_heard_at_chromium_points(
         await expect(chair.locator(".recordings")).to_contain_text("Báo cáo tình hình tháng 11")
         video = chair.get_by_label("Xem bản ghi 1")
         await video.evaluate("v => { v.muted = true; return v.play(); }")
-        await chair.wait_for_function(
-            "document.querySelector('.recordings video').currentTime > 0.5", timeout=10_000
+        await wait_until(
+            chair, "document.querySelector('.recordings video').currentTime > 0.5", within=10
         )
         duration = await video.evaluate("v => v.duration")
         assert 2 < duration < 6, duration

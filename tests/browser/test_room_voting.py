@@ -10,7 +10,7 @@ from typing import Any
 
 from playwright.async_api import Page, expect
 
-from tests.browser.pages import DESK, TABLET, audit, base_url, fits_width, new_page
+from tests.browser.pages import DESK, TABLET, audit, base_url, fits_width, new_page, wait_until
 from tests.conftest import PASSWORD
 from tests.province import Province
 
@@ -256,7 +256,7 @@ async def test_a_secret_ballot_is_changed_after_a_reload_and_counted_once(
         await chair.get_by_role("button", name="Kết thúc biểu quyết").click()
         # One agrees, one (after changing) does not: 1 of 2 is not more than half.
         await _result_is(chair, "KHÔNG THÔNG QUA", ["1", "1", "0"], eligible="2", cast="2")
-        await kiosk_b.wait_for_function("typeof window.reconnectNow === 'function'")
+        await wait_until(kiosk_b, "typeof window.reconnectNow === 'function'")
         await kiosk_b.evaluate("window.reconnectNow()")
         await expect(kiosk_b.locator("#connection")).to_have_text("Đã kết nối")
         for page in (kiosk_a, kiosk_b):
