@@ -27,6 +27,7 @@ from server.audit import verify_chain
 from server.db import Database, utcnow
 from server.demo import SeedResult, seed_demo
 from server.identity import Role
+from server.logs import uvicorn_log_config
 from server.network import service as network
 from server.network.models import Unit
 from server.problems import Problem
@@ -128,10 +129,15 @@ def serve(host: str, port: int, workers: int) -> None:
     )
     click.echo(f"hoinghi {__version__}: data in {settings.data_dir}")
     click.echo(f"Open / Mở: {url}/")
+    # Requests are logged by the app, by route template (uvicorn's access log would write
+    # whole paths with their query strings, where room sockets carry tokens).
+    logging_options = {"log_config": uvicorn_log_config(settings.log_format), "access_log": False}
     if workers == 1:
         from server.app import create_app
 
-        uvicorn.run(create_app(settings), host=host, port=port, **UVICORN_WS_OPTIONS)
+        uvicorn.run(
+            create_app(settings), host=host, port=port, **logging_options, **UVICORN_WS_OPTIONS
+        )
     else:
         uvicorn.run(
             "server.app:create_app",
@@ -139,6 +145,7 @@ def serve(host: str, port: int, workers: int) -> None:
             host=host,
             port=port,
             workers=workers,
+            **logging_options,
             **UVICORN_WS_OPTIONS,
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -90,3 +91,53 @@ def test_live_server_fixture_serves_the_app(live_server: LiveServer) -> None:
     assert response.status_code == 200
     missing = httpx.get(f"{live_server.url}/api/nothing")
     assert missing.headers["content-type"] == "application/problem+json"
+
+
+def test_serve_logs_json_lines_and_never_a_token(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("HOINGHI_")},
+        "HOINGHI_DATA_DIR": str(tmp_path / "hoinghi-data"),
+        "HOINGHI_SEED_DEMO": "false",
+        "HOINGHI_LOG_FORMAT": "json",
+        "PYTHONUNBUFFERED": "1",
+    }
+    hoinghi = Path(sys.executable).with_name("hoinghi")
+    log_file = tmp_path / "server.log"
+    secret = "hd_not-a-real-token-but-secret"
+    with (
+        log_file.open("w") as log,
+        subprocess.Popen(
+            [str(hoinghi), "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            text=True,
+        ) as process,
+    ):
+        try:
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    httpx.get(f"{base}/healthz")
+                    break
+                except httpx.ConnectError:
+                    assert time.monotonic() < deadline, "server did not come up"
+                    time.sleep(0.1)
+            assert httpx.get(f"{base}/api/me", params={"token": secret}).status_code == 401
+            refused = httpx.get(f"{base}/ws/meetings/1", params={"token": secret})
+            assert refused.status_code in (400, 403, 404, 426)
+            missing = httpx.get(f"{base}/api/calendar/{secret}.ics")
+            assert missing.status_code == 404
+        finally:
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=15)
+    text = log_file.read_text()
+    assert secret not in text
+    lines = [json.loads(line) for line in text.splitlines() if line.strip()]
+    requests = [line for line in lines if line.get("logger") == "hoinghi.request"]
+    routes = {line["route"] for line in requests}
+    assert {"/healthz", "/api/me", "/api/calendar/{token}.ics"} <= routes, routes
+    me = next(line for line in requests if line["route"] == "/api/me")
+    assert me["status"] == 401 and me["request_id"] and me["level"] == "INFO"
