@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections import Counter
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
@@ -328,3 +329,22 @@ async def test_a_non_ascii_csrf_header_is_refused_not_a_crash(
     )
     assert response.status_code == 403
     assert response.json()["code"] == "csrf_failed"
+
+
+async def test_behind_tls_the_session_cookies_are_secure(database_url: str, tmp_path: Path) -> None:
+    from asgi_lifespan import LifespanManager
+
+    from server.app import create_app
+    from tests.conftest import test_settings
+
+    app = create_app(test_settings(database_url, tmp_path, public_url="https://hoinghi.example"))
+    async with LifespanManager(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as tls:
+            await make_account(app, tls, "thuky", Role.SECRETARY)
+            tls.cookies.clear()
+            response = await _login(tls, "thuky", PASSWORD)
+    cookies = response.headers.get_list("set-cookie")
+    for name in (SESSION_COOKIE, CSRF_COOKIE):
+        cookie = next(c for c in cookies if c.startswith(name + "="))
+        assert "Secure" in cookie, cookie
