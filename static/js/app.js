@@ -3,6 +3,7 @@
 
 import { api, ApiError, signOut } from "./api.js";
 import { language, loadMessages, problemText, setLanguage, t, translatePage } from "./i18n.js";
+import { keepAlive } from "./link_report.js";
 import { $, notify } from "./ui.js";
 
 const STAFF = new Set(["admin", "secretary", "chair", "operator"]);
@@ -15,6 +16,7 @@ const HOME_VIEWS = {
   opinions: "opinions",
   opinion: "opinion",
   new_opinion: "new_opinion",
+  self_test: "self_test",
 };
 
 const routes = [
@@ -149,6 +151,7 @@ async function main() {
     go(link.pathname + link.search);
   });
   window.addEventListener("popstate", route);
+  keepAlive(() => session.me?.kind === "point");
   await route();
 }
 

@@ -4,9 +4,11 @@
 
 import { api, ApiError, signIn, signInKioskFromLink, signOut } from "./api.js";
 import { formatTime, language, loadMessages, problemText, setLanguage, t, translatePage } from "./i18n.js";
+import { reportLink } from "./link_report.js";
 import { RoomMedia } from "./media.js";
 import { RoomPresentation } from "./presentation.js";
 import { RoomVoting } from "./voting.js";
+import { watchAlerts } from "./room_alerts.js";
 
 const ORGANIZERS = new Set(["chair", "secretary"]);
 const meetingId = Number(location.pathname.split("/")[2]);
@@ -675,6 +677,9 @@ async function start() {
     },
   });
   window.hoinghiMedia = media;
+  // The chair's and secretary's alerts; a point's heartbeat with its link figures.
+  watchAlerts({ meetingId, zone, you: () => model.you });
+  reportLink({ you: () => model.you, pc: () => media.pc });
   navigator.mediaDevices?.addEventListener?.("devicechange", () => fillDevicePickers().catch(() => {}));
   connection.connect();
 }

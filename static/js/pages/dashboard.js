@@ -4,6 +4,7 @@ import { session, showError } from "../app.js";
 import { api } from "../api.js";
 import { formatClock, formatDay, t } from "../i18n.js";
 import { reminderCard } from "../opinions.js";
+import { selfTestInvite } from "../selftest.js";
 import { el } from "../ui.js";
 
 const HISTORY_DAYS = 60;
@@ -56,6 +57,7 @@ export async function render(view) {
   }
   groups.past.reverse();
   view.append(el("h1", {}, t("dash.title")));
+  if (session.me?.kind === "point") view.append(selfTestInvite());
   try {
     const reminders = await reminderCard(zone);
     if (reminders) view.append(reminders);

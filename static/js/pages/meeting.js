@@ -3,6 +3,7 @@ import { session, showError } from "../app.js";
 import { api } from "../api.js";
 import { documentsHref } from "../documents.js";
 import { minutesHref } from "../minutes.js";
+import { readinessCard } from "../readiness.js";
 import { formatClock, formatTime, t } from "../i18n.js";
 import { el, notify } from "../ui.js";
 
@@ -149,6 +150,7 @@ export async function render(view, { params }, warnings = null) {
       answer,
     ),
     conflictList(warnings) ?? "",
+    readinessCard(meeting),
     el(
       "section",
       { class: "card", "aria-labelledby": "agenda-title" },

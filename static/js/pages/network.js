@@ -1,8 +1,13 @@
-// The conference network: every point by unit, online or not, in a meeting or not, live.
+// The conference network: every point by unit, online or not, in a meeting or not, live;
+// each point's health (state, reasons, link figures, history) and the active alerts.
 import { roles, session, showError } from "../app.js";
 import { api } from "../api.js";
+import { clockSeconds, repeat } from "../health.js";
 import { formatTime, t } from "../i18n.js";
+import { AlertsPanel, countButtons, healthCells, historyPanel, stateFilter } from "../network_health.js";
 import { el, field, fold, notify } from "../ui.js";
+
+const HEALTH_EVERY_MS = 5000;
 
 function descendants(units) {
   const below = new Map();
@@ -45,6 +50,13 @@ export async function render(view) {
     { id: "network-show" },
     ["all", "online", "offline"].map((v) => el("option", { value: v }, t(`net.show_${v}`))),
   );
+  const healthFilter = stateFilter();
+  const healthCounts = el("div", { class: "health-counts-holder" });
+  const healthUpdated = el("span", { class: "role", id: "health-updated" });
+  const alerts = new AlertsPanel(session.zone);
+  const health = new Map(); // point id -> its state from GET /api/network/health
+  let stateCounts = {};
+  const histories = new Map(); // point id -> its open history panel
   const groups = el("div", { id: "network-groups" });
   const dialog = el("div", { id: "kiosk-dialog", class: "card", hidden: true, role: "dialog", "aria-modal": "false", "aria-labelledby": "kiosk-title" });
 
@@ -72,12 +84,23 @@ export async function render(view) {
     const query = fold(search.value.trim());
     const unitIds = unitFilter.value ? below.get(Number(unitFilter.value)) : null;
     const wanted = show.value;
+    const wantedHealth = healthFilter.value;
+    // Redrawn every few seconds: keep the keyboard where it was (controls have stable ids).
+    const active = document.activeElement;
+    const focused = active?.id && (groups.contains(active) || healthCounts.contains(active)) ? active.id : "";
+    healthCounts.replaceChildren(
+      countButtons(stateCounts, wantedHealth, (chosen) => {
+        healthFilter.value = chosen;
+        draw();
+      }),
+    );
     const byUnit = new Map();
     for (const p of all) {
       if (unitIds && !unitIds.has(p.unit.id)) continue;
       if (query && !fold(`${p.name} ${p.location} ${p.unit.name}`).includes(query)) continue;
       if (wanted === "online" && !p.online) continue;
       if (wanted === "offline" && p.online) continue;
+      if (wantedHealth && health.get(p.id)?.health !== wantedHealth) continue;
       if (!byUnit.has(p.unit.id)) byUnit.set(p.unit.id, { unit: p.unit, points: [] });
       byUnit.get(p.unit.id).points.push(p);
     }
@@ -93,24 +116,51 @@ export async function render(view) {
         ),
       ),
     );
+    if (focused) document.getElementById(focused)?.focus({ preventScroll: true });
   }
 
   function row(p) {
     const status = state(p);
     const seen = p.last_seen_at ? t("net.last_seen", { time: formatTime(p.last_seen_at, session.zone) }) : t("net.never");
+    const now = health.get(p.id);
+    const open = histories.get(p.id);
     return el(
       "li",
-      { "data-point": p.id, "data-state": status },
+      { "data-point": p.id, "data-state": status, "data-health": now?.health ?? "" },
       el("span", { class: "name" }, p.name, p.location ? el("span", { class: "role" }, ` — ${p.location}`) : null),
       el("span", { class: `badge state-${status}` }, t(`net.${status}`)),
+      healthCells(now),
       el("span", { class: "role seen" }, seen),
+      el(
+        "button",
+        {
+          type: "button",
+          id: `history-button-${p.id}`,
+          "aria-expanded": open ? "true" : "false",
+          "aria-controls": `history-${p.id}`,
+          "aria-label": t("health.history_of", { name: p.name }),
+          onclick: () => toggleHistory(p),
+        },
+        t("health.history"),
+      ),
       isAdmin
         ? [
-            el("button", { type: "button", onclick: () => kioskLink(p) }, t("net.kiosk_link")),
-            el("button", { type: "button", onclick: () => toggle(p) }, p.enabled ? t("net.disable") : t("net.enable")),
+            el("button", { type: "button", id: `kiosk-button-${p.id}`, onclick: () => kioskLink(p) }, t("net.kiosk_link")),
+            el(
+              "button",
+              { type: "button", id: `enable-button-${p.id}`, onclick: () => toggle(p) },
+              p.enabled ? t("net.disable") : t("net.enable"),
+            ),
           ]
         : null,
+      open ?? null,
     );
+  }
+
+  function toggleHistory(p) {
+    if (histories.has(p.id)) histories.delete(p.id);
+    else histories.set(p.id, historyPanel(p, session.zone));
+    paint();
   }
 
   async function kioskLink(p) {
@@ -179,7 +229,7 @@ export async function render(view) {
     return el("details", { class: "card" }, el("summary", {}, t("net.add")), form);
   }
 
-  for (const input of [search, unitFilter, show]) input.addEventListener("input", draw);
+  for (const input of [search, unitFilter, show, healthFilter]) input.addEventListener("input", draw);
   view.append(
     el(
       "section",
@@ -187,13 +237,43 @@ export async function render(view) {
       el("h1", {}, t("net.title")),
       counts,
       live,
-      el("div", { class: "row filters" }, field(t("net.search"), search), field(t("net.unit"), unitFilter), field(t("net.show"), show)),
+      healthCounts,
+      healthUpdated,
+      el(
+        "div",
+        { class: "row filters" },
+        field(t("net.search"), search),
+        field(t("net.unit"), unitFilter),
+        field(t("net.show"), show),
+        field(t("health.filter"), healthFilter),
+      ),
+      el("p", {}, el("a", { href: "/?view=self_test" }, t("selftest.own_device"))),
     ),
+    alerts.element,
     dialog,
     isAdmin ? addForm() : "",
     groups,
   );
   paint();
+
+  // Health and alerts: the server derives them every few seconds; ask as often.
+  repeat(groups, HEALTH_EVERY_MS, async () => {
+    try {
+      const [report, active] = await Promise.all([api("/api/network/health"), api("/api/alerts")]);
+      health.clear();
+      for (const point of report.points) health.set(point.id, point);
+      stateCounts = report.counts;
+      healthUpdated.textContent = report.checked_at
+        ? t("health.updated", { time: clockSeconds(report.checked_at, session.zone) })
+        : t("health.not_checked");
+      await alerts.update(active);
+      for (const panel of histories.values()) panel.load();
+      draw();
+    } catch (error) {
+      healthUpdated.textContent = t("health.stale");
+      throw error;
+    }
+  });
 
   // Live updates: the server sends a snapshot, then what changes.
   const stream = new EventSource("/api/points/stream");
