@@ -131,7 +131,10 @@ def serve(host: str, port: int, workers: int) -> None:
     click.echo(f"Open / Mở: {url}/")
     # Requests are logged by the app, by route template (uvicorn's access log would write
     # whole paths with their query strings, where room sockets carry tokens).
-    logging_options = {"log_config": uvicorn_log_config(settings.log_format), "access_log": False}
+    logging_options: dict[str, Any] = {
+        "log_config": uvicorn_log_config(settings.log_format),
+        "access_log": False,
+    }
     if workers == 1:
         from server.app import create_app
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -20,26 +19,14 @@ from server.db import Database
 from server.identity import Role
 from server.minutes.trust import create_ca
 from server.settings import load_settings
-from tests import pdfs
+from tests import pdfs, test_minutes_writer
 from tests.conftest import make_account
 from tests.processes import ServerProcess, server_process
 from tests.province import Province, make_province
 from tests.test_minutes_writer import SlowTimestamps
 
 SECRET = "kill-restart-secret"
-
-
-@pytest.fixture
-def slow_timestamps() -> Iterator[SlowTimestamps]:
-    server = SlowTimestamps()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.release.set()
-        server.shutdown()
-        server.server_close()
+slow_timestamps = test_minutes_writer.slow_timestamps  # the fixture: a TSA that waits
 
 
 async def _province(

@@ -3,10 +3,10 @@ recipient's watermarked copy, the agenda pack, search, receipts, tracing a leake
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from starlette.datastructures import FormData, UploadFile
 from starlette.responses import FileResponse, Response
@@ -34,6 +34,7 @@ from server.problems import Problem, field_error
 from server.validation import IdPath
 
 router = APIRouter(tags=["documents"])
+M = TypeVar("M", bound=BaseModel)
 
 # Upload routes take bodies up to HOINGHI_MAX_UPLOAD_MB (BodySizeLimit in server/app.py).
 UPLOAD_PATHS = (
@@ -41,25 +42,25 @@ UPLOAD_PATHS = (
     r"/api/documents/\d+/versions",
     r"/api/documents/trace",
 )
-PDF_FORM = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {"type": "string", "format": "binary"},
-                        "title": {"type": "string", "maxLength": 300},
-                        "agenda_item_id": {"type": "integer"},
-                        "scope": {"type": "string", "enum": [s.value for s in Scope]},
-                    },
-                }
-            }
-        },
+
+
+def pdf_form_schema(**fields: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI description of a multipart PDF upload ('file' and these fields)."""
+    properties = {"file": {"type": "string", "format": "binary"}, **fields}
+    schema = {"type": "object", "required": ["file"], "properties": properties}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"multipart/form-data": {"schema": schema}},
+        }
     }
-}
+
+
+PDF_FORM = pdf_form_schema(
+    title={"type": "string", "maxLength": 300},
+    agenda_item_id={"type": "integer"},
+    scope={"type": "string", "enum": [s.value for s in Scope]},
+)
 PDF: dict[int | str, dict[str, Any]] = {200: {"content": {"application/pdf": {}}}}
 Tracer = Annotated[Principal, Depends(require_roles(Role.SECRETARY, Role.ADMIN))]
 
@@ -84,14 +85,18 @@ async def pdf_form(request: Request) -> tuple[UploadFile, FormData]:
     return upload, form
 
 
-def _fields(form: FormData) -> dict[str, Any]:
+def form_fields(form: FormData, model: type[M]) -> M:
+    """The form's text fields beside the file, checked by ``model`` (422 naming a field)."""
     raw = {k: v for k, v in form.items() if k != "file" and isinstance(v, str) and v != ""}
     try:
-        update = DocumentUpdate.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as exc:
         problem = exc.errors()[0]
         raise field_error(str(problem["loc"][0]), problem["msg"]) from exc
-    return update.model_dump(exclude_unset=True)
+
+
+def _fields(form: FormData) -> dict[str, Any]:
+    return form_fields(form, DocumentUpdate).model_dump(exclude_unset=True)
 
 
 async def _out(db: ReadDB | WriteDB, document_id: int, principal: Principal) -> DocumentOut:

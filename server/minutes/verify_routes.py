@@ -11,7 +11,7 @@ from agenda.verify import verify_job
 from agenda.workers import PaperFailed
 from server.auth import CurrentPrincipal
 from server.deps import ReadDB
-from server.documents.routes import AppPaper, pdf_form
+from server.documents.routes import AppPaper, pdf_form, pdf_form_schema
 from server.minutes.trust import AppTrust
 from server.problems import Problem
 
@@ -22,20 +22,7 @@ UPLOAD_PATHS = (r"/api/verify",)
 @router.post(
     "/api/verify",
     summary="Verify every signature in a PDF (multipart field 'file')",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["file"],
-                        "properties": {"file": {"type": "string", "format": "binary"}},
-                    }
-                }
-            },
-        }
-    },
+    openapi_extra=pdf_form_schema(),
 )
 async def verify(
     request: Request, principal: CurrentPrincipal, db: ReadDB, trust: AppTrust, paper: AppPaper

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import ValidationError
 from starlette.responses import FileResponse, Response
 
 from agenda.opinion_report import render_opinion_report
@@ -16,7 +15,7 @@ from server.db import utcnow
 from server.deps import AppSettings, ReadDB, WriteDB
 from server.documents.copies import release
 from server.documents.paper import not_modified
-from server.documents.routes import PDF, AppPaper, pdf_form
+from server.documents.routes import PDF, AppPaper, form_fields, pdf_form, pdf_form_schema
 from server.documents.service import receive_pdf
 from server.metrics import DOCUMENT_DOWNLOADS
 from server.opinions import export, rules, service
@@ -33,29 +32,13 @@ from server.opinions.schemas import (
     RemindersRecorded,
     RemindersSent,
 )
-from server.problems import field_error, not_found
+from server.problems import not_found
 from server.validation import IdPath, IdQuery, Limit
 
 router = APIRouter(prefix="/api/opinions", tags=["written opinions"])
 
 UPLOAD_PATHS = (r"/api/opinions/\d+/documents",)
-PDF_FORM = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {"type": "string", "format": "binary"},
-                        "title": {"type": "string", "maxLength": 300},
-                    },
-                }
-            }
-        },
-    }
-}
+PDF_FORM = pdf_form_schema(title={"type": "string", "maxLength": 300})
 CSV: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {}}}}
 
 
@@ -185,12 +168,7 @@ async def add_document(
     await db.rollback()  # no transaction (nor SQLite's write lock) held while the file arrives
     upload, form = await pdf_form(request)
     try:
-        raw = {k: v for k, v in form.items() if k != "file" and isinstance(v, str) and v}
-        try:
-            title = DocumentFields.model_validate(raw).title
-        except ValidationError as exc:
-            problem = exc.errors()[0]
-            raise field_error(str(problem["loc"][0]), problem["msg"]) from exc
+        title = form_fields(form, DocumentFields).title
         received = await receive_pdf(paper, upload)
     finally:
         await form.close()
