@@ -43,7 +43,9 @@ def reading(**changes: Any) -> Reading:
         (reading(link_age_seconds=31), Health.SILENT, "no media figures"),  # stale
         (reading(link_meeting_id=6), Health.SILENT, "no media figures"),  # another meeting
         (reading(link=GOOD_LINK | {"kbps_in": 2.0}), Health.SILENT, "sends 2 kbit/s"),
-        (reading(link=GOOD_LINK | {"kbps_in": None}), Health.SILENT, "sends 0 kbit/s"),
+        # A new connection's first figures have no rate yet: not judged silent for that.
+        (reading(link=GOOD_LINK | {"kbps_in": None}), Health.GOOD, None),
+        (reading(link=GOOD_LINK | {"kbps_in": 0}), Health.SILENT, "sends 0 kbit/s"),
         (reading(link=GOOD_LINK | {"loss_pct": 7.5}), Health.DEGRADED, "loss_pct 7.5% > 5%"),
         (reading(link=GOOD_LINK | {"loss_pct": 5.0}), Health.GOOD, None),  # at the limit
         (reading(link=GOOD_LINK | {"rtt_ms": 650}), Health.DEGRADED, "rtt_ms 650 ms > 400 ms"),

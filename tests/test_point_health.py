@@ -137,6 +137,7 @@ async def test_a_point_moves_through_its_states_and_alerts_follow(
     assert silent["meeting_id"] == mid
     raised = await eventually(lambda: active_alerts(p, mid))
     assert [(a["kind"], a["point_id"]) for a in raised] == [("silent", point)]
+    assert raised[0]["meeting_title"] == "Giao ban trực tuyến tháng 12"
 
     # Its own report of a good link: good, the alert cleared.
     await heartbeat(p, device, GOOD)

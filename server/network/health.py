@@ -71,8 +71,9 @@ def derive(reading: Reading, limits: Limits) -> Verdict:
     if not fresh or link is None:
         return Verdict(Health.SILENT, ("no media figures from the point",))
     kbps_in = _number(link.get("kbps_in"))
-    if kbps_in is None or kbps_in < limits.silent_kbps:
-        return Verdict(Health.SILENT, (f"sends {kbps_in or 0:g} kbit/s",))
+    # None: a new connection's first figures carry no rate yet; judged at the next ones.
+    if kbps_in is not None and kbps_in < limits.silent_kbps:
+        return Verdict(Health.SILENT, (f"sends {kbps_in:g} kbit/s",))
     reasons = []
     for name, limit, unit in (
         ("loss_pct", limits.loss_pct, "%"),

@@ -16,7 +16,7 @@ from server.deps import AppSettings, ReadDB, WriteDB
 from server.identity import Principal, Role
 from server.meetings import access
 from server.meetings import service as meetings
-from server.meetings.models import Invitation
+from server.meetings.models import Invitation, Meeting
 from server.network.health import Health, readiness
 from server.network.health_models import Alert, PointSample, SelfTest
 from server.network.health_monitor import HealthMonitor, PointHealth
@@ -81,6 +81,7 @@ class AlertOut(BaseModel):
     point_id: int
     point_name: str
     meeting_id: int
+    meeting_title: str
     detail: str
     raised_at: datetime
     cleared_at: datetime | None
@@ -199,8 +200,9 @@ async def alerts(
         if not access.is_organizer(meeting, principal):
             raise Problem(403, "forbidden", "only the meeting's chair or secretary")
     query = (
-        select(Alert, ConferencePoint.name)
+        select(Alert, ConferencePoint.name, Meeting.title)
         .join(ConferencePoint, ConferencePoint.id == Alert.point_id)
+        .join(Meeting, Meeting.id == Alert.meeting_id)
         .order_by(Alert.raised_at.desc(), Alert.id.desc())
         .limit(limit)
     )
@@ -216,11 +218,12 @@ async def alerts(
             point_id=a.point_id,
             point_name=name,
             meeting_id=a.meeting_id,
+            meeting_title=title,
             detail=a.detail,
             raised_at=a.raised_at,
             cleared_at=a.cleared_at,
         )
-        for a, name in rows
+        for a, name, title in rows
     ]
 
 

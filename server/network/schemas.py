@@ -116,5 +116,6 @@ class Heartbeat(BaseModel):
     link_stats: dict[StatName, StatValue] | None = Field(
         default=None,
         max_length=64,
-        description="latest link statistics, flat: rtt_ms, loss_pct, bitrate_in_kbps, ...",
+        description="latest link statistics, flat, named as the server measures them: "
+        "kbps_in (what the point sends), kbps_out, rtt_ms, loss_pct, jitter_ms, fps_in, ...",
     )

@@ -21,7 +21,6 @@ import { el, uid } from "./ui.js";
 export class AlertsPanel {
   constructor(zone) {
     this.zone = zone;
-    this.titles = new Map(); // meeting id -> its title, or null when hidden from us
     this.shown = null; // the alerts drawn, as a key
     this.heading = el("h2", { id: "network-alerts-title" }, t("health.alerts_heading"));
     this.list = el("ul", { class: "list alerts", id: "network-alerts-list" }, el("li", { class: "empty" }, t("health.alerts_loading")));
@@ -37,7 +36,6 @@ export class AlertsPanel {
   }
 
   async update(alerts) {
-    await this.fetchTitles(alerts);
     const key = alerts.map((a) => `${a.id}:${a.cleared_at ?? ""}`).join(",");
     if (key === this.shown) return;
     this.shown = key;
@@ -55,21 +53,8 @@ export class AlertsPanel {
     this.known = ids;
   }
 
-  async fetchTitles(alerts) {
-    const missing = [...new Set(alerts.map((a) => a.meeting_id))].filter((id) => !this.titles.has(id));
-    await Promise.all(
-      missing.map(async (id) => {
-        try {
-          this.titles.set(id, (await api(`/api/meetings/${id}`)).title);
-        } catch {
-          this.titles.set(id, null); // a meeting this account may not see: named by number
-        }
-      }),
-    );
-  }
-
   row(alert) {
-    const title = this.titles.get(alert.meeting_id);
+    const title = alert.meeting_title || null; // the alert names its meeting
     const detail = alertDetail(alert);
     return el(
       "li",
