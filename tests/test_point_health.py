@@ -13,10 +13,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from fastapi import FastAPI
 
+from server.db import Database
+from server.identity import Role
+from server.network.health_models import Alert
 from server.settings import Settings
-from tests.conftest import test_settings
+from tests.conftest import make_account, test_settings
 from tests.province import Province
 from tests.roomclient import RoomClient
 
@@ -281,3 +286,34 @@ async def test_who_may_see_health(
     url = path.format(point=first, meeting=meeting["id"])
     answer = await p.client.get(url, headers=headers)
     assert answer.status_code == status, answer.text
+
+
+async def test_alerts_of_a_confidential_meeting_stay_with_its_people(
+    province: Province, app: FastAPI
+) -> None:
+    p = province
+    secret_meeting = await p.meeting("Họp kín về nhân sự", classification="confidential")
+    point = min(await p.point_ids("xa-tan-phu"))
+    database: Database = app.state.db
+    async with database.writer() as session:
+        session.add(Alert(kind="offline", point_id=point, meeting_id=secret_meeting["id"]))
+        await session.commit()
+    other_secretary = await make_account(app, p.client, "thuky-khac", Role.SECRETARY)
+
+    def listed(answer: httpx.Response) -> list[tuple[int, str]]:
+        assert answer.status_code == 200, answer.text
+        return [(a["meeting_id"], a["meeting_title"]) for a in answer.json()]
+
+    own = await p.client.get("/api/alerts", headers=p.auth("secretary"))
+    assert listed(own) == [(secret_meeting["id"], "Họp kín về nhân sự")]
+    assert listed(await p.client.get("/api/alerts", headers=other_secretary.auth)) == []
+    named = await p.client.get(
+        "/api/alerts", params={"meeting_id": secret_meeting["id"]}, headers=other_secretary.auth
+    )
+    assert listed(named) == []
+    # The IT operator watches the whole network: the alert, without the meeting's title.
+    assert listed(await p.client.get("/api/alerts", headers=p.auth("operator"))) == [
+        (secret_meeting["id"], "")
+    ]
+    official = await p.client.get("/api/alerts", headers=p.auth("official"))
+    assert official.status_code == 403

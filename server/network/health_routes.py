@@ -26,6 +26,7 @@ from server.problems import Problem, not_found
 from server.validation import IdPath, IdQuery, Limit
 
 router = APIRouter(prefix="/api", tags=["health"])
+ALERT_READERS = frozenset({Role.ADMIN, Role.SECRETARY, Role.CHAIR, Role.OPERATOR})
 
 Staff = Annotated[
     Principal, Depends(require_roles(Role.ADMIN, Role.SECRETARY, Role.CHAIR, Role.OPERATOR))
@@ -81,7 +82,7 @@ class AlertOut(BaseModel):
     point_id: int
     point_name: str
     meeting_id: int
-    meeting_title: str
+    meeting_title: str = Field(description="empty for a meeting the caller may not see")
     detail: str
     raised_at: datetime
     cleared_at: datetime | None
@@ -188,24 +189,21 @@ async def alerts(
     meeting_id: IdQuery = None,
     limit: Limit = 200,
 ) -> list[AlertOut]:
-    """The IT staff see every alert; a meeting's chair and secretary those of their meeting
-    (name it with ``meeting_id``)."""
-    staff = principal.is_user and principal.has_any(
-        {Role.ADMIN, Role.SECRETARY, Role.CHAIR, Role.OPERATOR}
-    )
-    if not staff:
-        if meeting_id is None or not principal.is_user:
-            raise Problem(403, "forbidden", "only the staff, or a meeting's organizers")
-        meeting = await meetings.get_meeting(db, meeting_id, principal)
-        if not access.is_organizer(meeting, principal):
-            raise Problem(403, "forbidden", "only the meeting's chair or secretary")
+    """Alerts of the meetings the caller may see (a confidential meeting's only to its own
+    people); the IT operators, who watch the whole network, see every alert, with the
+    title of a meeting they may not see left out."""
+    if not (principal.is_user and principal.has_any(ALERT_READERS)):
+        raise Problem(403, "forbidden", "only the staff who run meetings and the network")
+    visible = access.visible_to(principal)
     query = (
-        select(Alert, ConferencePoint.name, Meeting.title)
+        select(Alert, ConferencePoint.name, Meeting.title, visible)
         .join(ConferencePoint, ConferencePoint.id == Alert.point_id)
         .join(Meeting, Meeting.id == Alert.meeting_id)
         .order_by(Alert.raised_at.desc(), Alert.id.desc())
         .limit(limit)
     )
+    if Role.OPERATOR not in principal.roles:
+        query = query.where(visible)
     if active:
         query = query.where(Alert.cleared_at.is_(None))
     if meeting_id is not None:
@@ -218,12 +216,12 @@ async def alerts(
             point_id=a.point_id,
             point_name=name,
             meeting_id=a.meeting_id,
-            meeting_title=title,
+            meeting_title=title if shown else "",
             detail=a.detail,
             raised_at=a.raised_at,
             cleared_at=a.cleared_at,
         )
-        for a, name, title in rows
+        for a, name, title, shown in rows
     ]
 
 
