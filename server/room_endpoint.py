@@ -187,7 +187,11 @@ async def _participant(
     invited = principal.id in (admission.points if principal.is_point else admission.users)
     role = room_role(meeting, principal, invited)
     if role is None:
-        if access.may_see(meeting, principal, invited):
+        # Refused: is the meeting one the caller may see (then say so), or hidden? The
+        # operator rule needs a query; a refusal is rare enough to afford it.
+        if access.may_see(meeting, principal, invited) or await db.scalar(
+            select(Meeting.id).where(Meeting.id == meeting_id, access.visible_to(principal))
+        ):
             raise Refused(CLOSE_FORBIDDEN, "not_invited", "you are not invited to this meeting")
         raise Refused(CLOSE_NOT_FOUND, "not_found", f"meeting {meeting_id} not found")
     kind = "point" if principal.is_point else "user"

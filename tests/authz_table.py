@@ -444,14 +444,7 @@ HTTP: dict[tuple[str, str], Route] = {
 
 # Where the code does not (yet) do what the docs say: (method, path, caller) -> (what it
 # does, why it is wrong). The matrix accepts exactly that and fails once it is fixed.
-KNOWN_DEVIATIONS: dict[tuple[str, str, str], tuple[str, str]] = {
-    ("WS", "/ws/meetings/{meeting_id}", "operator"): (
-        "hidden",
-        "4404 not_found, but the operator of an invited point's commune sees the meeting "
-        "(docs/meetings.md), so docs/protocol.md says 4403 not_invited: the socket's "
-        "access.may_see leaves out the operator rule",
-    ),
-}
+KNOWN_DEVIATIONS: dict[tuple[str, str, str], tuple[str, str]] = {}
 
 
 # -- the room's commands (docs/protocol.md), by room role ---------------------------------
