@@ -477,3 +477,35 @@ async def test_many_points_answer_at_once_and_each_is_counted_once(
     assert overview["count"]["answered"] == len(points)
     assert sum(overview["count"]["counts"]) == len(points)
     assert await _answered(app, rid) == len(points)
+
+
+async def test_a_draft_waits_for_its_documents_and_then_is_sent(province: Province) -> None:
+    p = province
+    points = sorted(await p.point_ids("xa-tan-phu"))
+    draft = await sent(p, hours=1, recipients={"point_ids": [points[0]]}, draft=True)
+    rid = draft["id"]
+    assert draft["phase"] == "draft" and draft["sent_at"] is None
+    device = await p.device(points[0])
+    # The recipient sees nothing yet: not listed, not readable, not answerable, no reminder.
+    assert (await p.client.get("/api/opinions", headers=device)).json()["items"] == []
+    assert (await p.client.get(f"/api/opinions/{rid}", headers=device)).status_code == 404
+    assert (await answer(p, rid, device, 0)).status_code == 404
+    sec = p.auth("secretary")
+    assert (await p.client.get("/api/opinions/reminders", headers=sec)).json()["items"] == []
+    added = await p.client.post(
+        f"/api/opinions/{rid}/documents",
+        headers=sec,
+        files={"file": ("du-thao.pdf", pdfs.pdf(2), "application/pdf")},
+    )
+    assert added.status_code == 201, added.text
+    assert (await p.client.post(f"/api/opinions/{rid}/send", headers=device)).status_code == 404
+    shown = await p.client.post(f"/api/opinions/{rid}/send", headers=sec)
+    assert shown.status_code == 200 and shown.json()["phase"] == "open"
+    assert shown.json()["sent_at"] is not None
+    again = await p.client.post(f"/api/opinions/{rid}/send", headers=sec)
+    assert again.status_code == 409 and again.json()["code"] == "opinion_sent"
+    seen = (await p.client.get(f"/api/opinions/{rid}", headers=device)).json()
+    assert [d["title"] for d in seen["documents"]] and seen["phase"] == "open"
+    assert (await answer(p, rid, device, 0)).status_code == 200
+    due = (await p.client.get("/api/opinions/reminders", headers=sec)).json()["items"]
+    assert [d["request_id"] for d in due] == []  # answered: nothing to remind

@@ -144,6 +144,18 @@ async def change_deadline(
     return await _out(db, request_id, principal)
 
 
+@router.post(
+    "/{request_id}/send",
+    response_model=OpinionOut,
+    summary="Send a draft to its recipients (after its documents are attached)",
+)
+async def send(request_id: IdPath, principal: CurrentPrincipal, db: WriteDB) -> OpinionOut:
+    request, _ = await service.get_request(db, request_id, principal, for_update=True)
+    await service.send(db, principal, request, utcnow())
+    await db.commit()
+    return await _out(db, request_id, principal)
+
+
 @router.post("/{request_id}/close", response_model=OpinionOut, summary="Close before the deadline")
 async def close(request_id: IdPath, principal: CurrentPrincipal, db: WriteDB) -> OpinionOut:
     request, _ = await service.get_request(db, request_id, principal, for_update=True)

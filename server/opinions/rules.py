@@ -18,12 +18,17 @@ DEFAULT_REMINDER_HOURS = (72, 24, 2)
 
 
 class Phase(enum.StrEnum):
+    DRAFT = "draft"  # not sent yet: its documents are still being attached
     OPEN = "open"  # takes answers
     CLOSED = "closed"  # the deadline passed, or the secretary closed it
 
 
-def phase(deadline: datetime, closed_at: datetime | None, now: datetime) -> Phase:
-    return Phase.CLOSED if closed_at is not None or now >= deadline else Phase.OPEN
+def phase(
+    deadline: datetime, closed_at: datetime | None, now: datetime, sent: bool = True
+) -> Phase:
+    if closed_at is not None or now >= deadline:
+        return Phase.CLOSED
+    return Phase.OPEN if sent else Phase.DRAFT
 
 
 def reminder_due(

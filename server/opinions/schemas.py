@@ -29,6 +29,11 @@ class OpinionCreate(BaseModel):
     options: list[Option] = Field(default=list(DEFAULT_OPTIONS), min_length=2, max_length=10)
     deadline: UtcDatetime
     recipients: Addressees
+    draft: bool = Field(
+        default=False,
+        description="keep it from the recipients until POST /api/opinions/{id}/send "
+        "(attach its documents first)",
+    )
 
     @field_validator("options")
     @classmethod
@@ -96,6 +101,7 @@ class OpinionOut(BaseModel):
     deadline: datetime
     created_at: datetime
     created_by: str
+    sent_at: datetime | None
     closed_at: datetime | None
     phase: Phase
     manager: bool = Field(description="the caller may see every answer, close and export")

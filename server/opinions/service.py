@@ -65,6 +65,7 @@ def require_manager(principal: Principal) -> None:
 
 
 def require_open(request: OpinionRequest, now: datetime, doing: str) -> None:
+    """Still taking answers (a draft takes documents, not answers: see ``require_sent``)."""
     if request.closed_at is not None:
         raise Problem(409, "opinion_closed", f"cannot {doing}: the request was closed")
     if now >= request.deadline:
@@ -88,6 +89,7 @@ async def create(
         options=list(body.options),
         created_by_id=principal.id,
         created_at=now,
+        sent_at=None if body.draft else now,
         deadline=body.deadline,
     )
     db.add(request)
@@ -103,6 +105,7 @@ async def create(
         after={
             "title": request.title,
             "deadline": request.deadline.isoformat(),
+            "draft": body.draft,
             "point_ids": sorted(point_ids),
             "user_ids": sorted(user_ids),
         },
@@ -132,7 +135,7 @@ async def get_request(
         .unique()
         .scalars()
     )
-    if not mine and not is_manager(principal):
+    if (not mine or request.sent_at is None) and not is_manager(principal):
         raise not_found(f"opinion request {request_id}")
     return request, mine
 
@@ -148,6 +151,8 @@ async def answer(
     """Give or change an answer; allowed until the deadline or the close."""
     if not mine:
         raise Problem(403, "not_a_recipient", "this request was not sent to you")
+    if request.sent_at is None:
+        raise Problem(409, "opinion_draft", "cannot answer: the request has not been sent yet")
     require_open(request, now, "answer")
     if body.option >= len(request.options):
         raise Problem(
@@ -205,6 +210,18 @@ async def change_deadline(
         before={"deadline": before.isoformat()},
         after={"deadline": deadline.isoformat()},
     )
+
+
+async def send(
+    db: AsyncSession, principal: Principal, request: OpinionRequest, now: datetime
+) -> None:
+    """Send a draft: from now its recipients see it and may answer."""
+    require_manager(principal)
+    if request.sent_at is not None:
+        raise Problem(409, "opinion_sent", "the request was sent already")
+    require_open(request, now, "send")
+    request.sent_at = now
+    await audit.record(db, principal, "opinion.send", "opinion_request", request.id)
 
 
 async def close(
@@ -372,8 +389,9 @@ async def request_out(
         deadline=request.deadline,
         created_at=request.created_at,
         created_by=request.created_by.full_name,
+        sent_at=request.sent_at,
         closed_at=request.closed_at,
-        phase=rules.phase(request.deadline, request.closed_at, now),
+        phase=rules.phase(request.deadline, request.closed_at, now, request.sent_at is not None),
         manager=manager,
         documents=[document_out(d) for d in await documents_of(db, request.id)],
         mine=[r for r in shown if r.id in own],
@@ -411,7 +429,7 @@ async def summaries(
     manager = is_manager(principal)
     query = select(OpinionRequest)
     if not manager:
-        query = query.where(OpinionRequest.id.in_(list(asked)))
+        query = query.where(OpinionRequest.id.in_(list(asked)), OpinionRequest.sent_at.is_not(None))
     is_open = OpinionRequest.closed_at.is_(None) & (OpinionRequest.deadline > now)
     if phase is rules.Phase.OPEN:
         query = query.where(is_open)
@@ -434,7 +452,7 @@ async def summaries(
         totals = {request_id: (n, answered) for request_id, n, answered in rows.all()}
     items = []
     for request in requests:
-        current = rules.phase(request.deadline, request.closed_at, now)
+        current = rules.phase(request.deadline, request.closed_at, now, request.sent_at is not None)
         pending = to_answer.get(request.id, 0)
         due = (
             rules.reminder_due(request.deadline, now, lead_hours)
@@ -481,6 +499,7 @@ async def reminders_due(
         select(OpinionRecipient, OpinionRequest)
         .join(OpinionRequest, OpinionRequest.id == OpinionRecipient.request_id)
         .where(
+            OpinionRequest.sent_at.is_not(None),
             OpinionRequest.closed_at.is_(None),
             OpinionRequest.deadline > now,
             OpinionRequest.deadline <= horizon,

@@ -201,7 +201,29 @@ function managerActions(request, rerender) {
     }
   });
 
+  const send = el(
+    "button",
+    {
+      type: "button",
+      class: "primary",
+      id: "send-opinion",
+      onclick: async () => {
+        try {
+          await api(`/api/opinions/${id}/send`, { method: "POST" });
+          notify(t("opinion.sent_done"));
+          await rerender();
+        } catch (error) {
+          opinionFail(error);
+        }
+      },
+    },
+    t("opinion.send"),
+  );
+
   return [
+    ...(request.phase === "draft"
+      ? [el("h3", {}, t("opinion.send_title")), el("p", { class: "hint" }, t("opinion.send_hint")), send]
+      : []),
     el("h3", {}, t("opinion.deadline_new")),
     el("p", { class: "hint" }, t("opinion.deadline_zone", { zone: session.zone })),
     deadlineForm,
@@ -209,7 +231,7 @@ function managerActions(request, rerender) {
     el("h3", {}, t("opinion.close_title")),
     el("p", { class: "hint" }, t("opinion.close_hint")),
     close,
-    ...(request.phase === "open" ? [el("h3", {}, t("opinion.attach_more")), attach] : []),
+    ...(request.phase === "closed" ? [] : [el("h3", {}, t("opinion.attach_more")), attach]),
   ];
 }
 

@@ -383,12 +383,16 @@ async def test_refusals_are_said_in_words(
     await expect(page.locator("#attach-status")).to_have_text(
         "Không tải lên được “anh-chup.pdf”: Tệp không phải là PDF. Chỉ nhận tài liệu định dạng PDF."
     )
-    await expect(problem).to_contain_text("Đã gửi xin ý kiến tới 2 nơi nhưng có tài liệu")
+    await expect(problem).to_contain_text("Chưa gửi tới 2 nơi được hỏi: có tài liệu")
     await fits_width(page)
-    await page.get_by_role("link", name="Mở yêu cầu đã gửi").click()
+    await page.get_by_role("link", name="Mở bản nháp").click()
     await expect(page.get_by_role("heading", name=TITLE)).to_be_visible()
     await expect(page.locator("#opinion-documents")).to_have_count(0)
+    await expect(page.locator("#opinion-phase")).to_have_text("Bản nháp (chưa gửi)")
     rid = await _request_id(p)
+    # Not sent: the person asked does not see it yet.
+    hidden = await p.client.get(f"/api/opinions/{rid}", headers=p.auth("official"))
+    assert hidden.status_code == 404
     # The document sent again from the request's page.
     await page.get_by_label("Tài liệu kèm theo (PDF, chọn được nhiều tệp)").set_input_files(
         files=[_pdf("du-thao.pdf", pdfs.pdf(2, title=DRAFT))]
@@ -396,6 +400,12 @@ async def test_refusals_are_said_in_words(
     await page.get_by_role("button", name="Tải lên tài liệu").click()
     await expect(page.locator("#notice")).to_have_text("Đã tải lên 1 tài liệu.")
     await expect(page.locator("#opinion-documents")).to_contain_text(f"{DRAFT}2 trang")
+    # With its document in, the draft is sent.
+    await page.get_by_role("button", name="Gửi xin ý kiến ngay").click()
+    await expect(page.locator("#notice")).to_have_text("Đã gửi xin ý kiến.")
+    await expect(page.locator("#opinion-phase")).to_have_text("Đang lấy ý kiến")
+    shown = await p.client.get(f"/api/opinions/{rid}", headers=p.auth("official"))
+    assert shown.status_code == 200 and shown.json()["documents"]
     await fits_width(page)
     await audit(page, "overview on a tablet")
     await _shown_whole(page)

@@ -247,7 +247,8 @@ export async function render(view) {
     try {
       created = await api("/api/opinions", {
         method: "POST",
-        body: { title: title.value.trim(), question: question.value, options: choices, deadline, recipients },
+        // A draft until its documents are in: the recipients never see it half-made.
+        body: { title: title.value.trim(), question: question.value, options: choices, deadline, recipients, draft: true },
       });
     } catch (error) {
       submit.disabled = false;
@@ -268,6 +269,11 @@ export async function render(view) {
       } catch (error) {
         return showError(error);
       }
+    }
+    try {
+      await api(`/api/opinions/${created.id}/send`, { method: "POST" });
+    } catch (error) {
+      return showError(error);
     }
     go(`${opinionHref(created.id)}&created=${count}`);
   });

@@ -205,7 +205,7 @@ export async function render(view, { query }, keep = null) {
       "dd",
       {},
       phaseBadge(request.phase, "opinion-phase"),
-      !open ? el("span", { class: "opinion-expired" }, " ", t("opinion.expired")) : null,
+      request.phase === "closed" ? el("span", { class: "opinion-expired" }, " ", t("opinion.expired")) : null,
     ),
   );
   view.append(
