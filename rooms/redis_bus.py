@@ -186,7 +186,11 @@ class RedisBus:
         await self.client.publish(self._inbox(request["from"]), json.dumps(answer))
 
     async def _heartbeat_once(self) -> None:
-        await self.client.hset(self._key("alive"), self.proc_id, str(_now_ms()))
+        now = str(_now_ms())
+        await self.client.hset(self._key("alive"), self.proc_id, now)
+        # When liveness began to be recorded: a Redis that restarted empty has no record
+        # of the processes that are alive until each has beaten again.
+        await self.client.set(self._key("alive_since"), now, nx=True)
 
     async def _keep_alive(self) -> None:
         while True:
@@ -273,12 +277,22 @@ class RedisBus:
             self._pending.pop(correlation, None)
 
     async def live_processes(self) -> set[str]:
+        """The processes that have beaten lately (this one always). After Redis came back
+        empty, wait until every live process has had time to beat again: absence means
+        death only then (else a room rebuilt at once drops live processes' connections)."""
+        since = await self.client.get(self._key("alive_since"))
+        if since is None:
+            await self._heartbeat_once()
+            since = await self.client.get(self._key("alive_since"))
+        wait_ms = int(since or 0) + ALIVE_MS - _now_ms()
+        if wait_ms > 0:
+            await asyncio.sleep(wait_ms / 1000)
         beats = {str(k): int(v) for k, v in (await self.client.hgetall(self._key("alive"))).items()}
         oldest = _now_ms() - ALIVE_MS
         gone = [proc for proc, at in beats.items() if at < oldest]
         if gone:
             await self.client.hdel(self._key("alive"), *gone)
-        return {proc for proc, at in beats.items() if at >= oldest}
+        return {proc for proc, at in beats.items() if at >= oldest} | {self.proc_id}
 
 
 def _now_ms() -> int:

@@ -116,3 +116,35 @@ async def test_commands_forward_to_the_owner_and_ownership_fails_over(
     await a.bus.client.aclose()
     await a.store.database.dispose()
     await b.store.database.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+async def test_redis_coming_back_empty_drops_no_live_connection(
+    database_url: str, redis_url: str, redis_prefix: str
+) -> None:
+    """Redis restarted without persistence: no lease, no record of who is alive. The room
+    is rebuilt by whoever needs it first, and nobody still connected is marked gone."""
+    a = await _hub(database_url, redis_url, redis_prefix, "proc-a")
+    b = await _hub(database_url, redis_url, redis_prefix, "proc-b")
+    meeting = 43
+    chair = Client(a, meeting, CHAIR)
+    await a.attach(meeting, chair.conn, CHAIR, None)
+    point = Client(b, meeting, POINT)
+    await b.attach(meeting, point.conn, POINT, None)
+    await chair.until(lambda c: any(f.get("event") == "member.joined" for f in c.frames[1:]))
+
+    # Everything this deployment kept in Redis is gone, as after a restart.
+    assert isinstance(a.bus, RedisBus)
+    keys = [k async for k in a.bus.client.scan_iter(f"{redis_prefix}*")]
+    await a.bus.client.delete(*keys)
+
+    raised = messages.decode_command('{"type": "raise_hand", "id": "3"}')
+    outcome = await b.submit(meeting, raised, POINT.actor)
+    log = await b.store.since(meeting, 0)
+    assert not [e for e in log if e.kind == "member.left"], [(e.kind, e.data) for e in log]
+    owner = a if meeting in a.rooms and await a.bus.owns(meeting) else b
+    assert set(owner.rooms[meeting].state.members) == {"u:1", "p:7"}
+    await point.until(lambda c: c.seqs() and c.seqs()[-1] == outcome.seq)
+    for hub in (a, b):
+        await hub.stop()
+        await hub.store.database.dispose()
