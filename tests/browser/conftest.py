@@ -8,8 +8,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from playwright.async_api import expect
 
 from tests.conftest import IN_CI
+
+# What a page shows after a click may take a few seconds on a busy 2-core machine (two
+# browsers, a server drawing page images): 5 s was seen to be too short once.
+expect.set_options(timeout=10_000)
 
 CHROMIUM = os.environ.get("HOINGHI_TEST_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
