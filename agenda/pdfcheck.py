@@ -193,6 +193,11 @@ def main() -> None:
         answer = _refuse("pdf_bomb", "the PDF needs more memory to read than is allowed")
     except RecursionError:
         answer = _refuse("pdf_corrupt", "the PDF's structure is nested too deeply")
+    except Exception as exc:
+        # A parser tripping over a damaged part _read does not guard (a page box that is
+        # not four numbers): still the file's fault, not "too complex" (which a crash
+        # without an answer would be reported as).
+        answer = _refuse("pdf_corrupt", f"the PDF is damaged beyond repair ({_short(exc)})")
     sys.stdout.write(json.dumps(answer))
     sys.stdout.flush()
     os._exit(0)  # skip interpreter teardown: the answer is out

@@ -209,6 +209,9 @@ def _ping(state: RoomState, c: m.Ping, actor: Actor, now: datetime) -> list[Draf
 
 def _raise_hand(state: RoomState, c: m.RaiseHand, actor: Actor, now: datetime) -> list[Draft]:
     _require(actor.role in (Role.POINT, Role.OFFICIAL), "points and officials")
+    # Only those in the room: a command that arrives after its member left (forwarded from
+    # another process) would put someone in the queue whom next_floor could never reach.
+    _present_member(state, actor.key)
     if actor.key in state.queue:
         raise Rejected("already_in_queue", "your hand is already raised")
     if state.floor and state.floor.key == actor.key:

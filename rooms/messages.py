@@ -301,6 +301,10 @@ def decode_command(text: str | bytes) -> Command:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ProtocolError("malformed_json", f"not JSON: {exc.msg}") from None
+    except (ValueError, RecursionError):
+        # An integer of more than 4,300 digits, or arrays nested a thousand deep: JSON,
+        # but not what Python will read.
+        raise ProtocolError("malformed_json", "not JSON this server reads") from None
     if not isinstance(raw, dict):
         raise ProtocolError("malformed_command", "a command is a JSON object")
     if len(text) > MAX_FRAME_CHARS and raw.get("type") != "offer":
@@ -311,8 +315,10 @@ def decode_command(text: str | bytes) -> Command:
             "unsupported_version", f"this server speaks version {VERSION}", command_id
         )
     kind = raw.get("type")
-    if kind not in COMMAND_TYPES:
-        raise ProtocolError("unknown_type", f"unknown command type {kind!r}", command_id)
+    if not isinstance(kind, str) or kind not in COMMAND_TYPES:
+        # Not repr(kind) of any JSON: a list nested 900 deep is JSON, and its repr recurses.
+        shown = repr(kind[:64]) if isinstance(kind, str) else "that is not a string"
+        raise ProtocolError("unknown_type", f"unknown command type {shown}", command_id)
     try:
         return _COMMAND.validate_python(raw)
     except ValidationError as exc:

@@ -54,6 +54,9 @@ class Loopbacks:
 
         try:
             await pc.setRemoteDescription(offer)
+            # aiortc reads any text as an offer of nothing: junk would hold a slot a minute.
+            if not pc.getTransceivers():
+                raise ValueError("it offers no audio or video")
             await pc.setLocalDescription(await pc.createAnswer())
         except Exception as exc:
             await self._close(pc)

@@ -162,7 +162,9 @@ async def _token(websocket: WebSocket) -> str:
             first = await asyncio.wait_for(websocket.receive_text(), AUTH_TIMEOUT_SECONDS)
             frame = json.loads(first) if len(first) <= MAX_AUTH_FRAME else None
             token = frame.get("token") if frame and frame.get("type") == "auth" else None
-        except (TimeoutError, json.JSONDecodeError, AttributeError, KeyError):
+        # ValueError: not JSON, or an integer of more than 4,300 digits; RecursionError:
+        # arrays nested a thousand deep. Either way, no token.
+        except (TimeoutError, ValueError, RecursionError, AttributeError, KeyError):
             token = None
         if not isinstance(token, str) or not token:
             raise Refused(CLOSE_UNAUTHENTICATED, "not_authenticated", "send a token first")

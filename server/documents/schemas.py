@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from agenda.models import Scope
-from server.validation import Title
+from server.validation import DbId, Title
 
 
 class VersionOut(BaseModel):
@@ -54,14 +54,15 @@ class DocumentUpdate(BaseModel):
 class DocumentOrder(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    document_ids: list[int] = Field(max_length=1000)
+    document_ids: list[DbId] = Field(max_length=1000)
 
 
 class AccessUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    point_ids: list[int] = Field(default_factory=list, max_length=5000)
-    user_ids: list[int] = Field(default_factory=list, max_length=5000)
+    # Ids a database column holds: 2**63 used to reach SQLite's driver and fail (500).
+    point_ids: list[DbId] = Field(default_factory=list, max_length=5000)
+    user_ids: list[DbId] = Field(default_factory=list, max_length=5000)
 
 
 class SearchHit(BaseModel):
