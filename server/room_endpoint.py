@@ -101,6 +101,16 @@ def _error_frame(code: str, message: str, command_id: str | None = None) -> str:
     return messages.error(code, message, command_id)
 
 
+_COMMAND_ID = re.compile(r'"id"\s*:\s*"([^"\\]{1,64})"')
+
+
+def _command_id(frame: str | bytes) -> str | None:
+    """A refused frame's command id, looked for in its first 512 characters only."""
+    head = frame[:512] if isinstance(frame, str) else frame[:512].decode("utf-8", "replace")
+    found = _COMMAND_ID.search(head)
+    return found.group(1) if found else None
+
+
 def _counted_send(send: Callable[[str], Awaitable[None]]) -> Callable[[str], Awaitable[None]]:
     def counted(frame: str) -> Awaitable[None]:
         SOCKETS.sent += 1
@@ -395,7 +405,9 @@ class RoomSession:
                     self.conn.control(_error_frame("flooding", "too many messages"))
                     self.conn.finish("too many messages", CLOSE_POLICY)
                     return
-                self.conn.control(_error_frame("rate_limited", "slow down"))
+                # With the command's id (found without parsing the frame), so that the
+                # client's wait for that command's answer ends.
+                self.conn.control(_error_frame("rate_limited", "slow down", _command_id(frame)))
                 continue
             try:
                 await self._handle(frame)

@@ -241,7 +241,9 @@ async def test_a_flooding_client_is_slowed_then_closed(live_province: Province) 
     kiosk = await _joined(p, mid, await p.device(point))
     for i in range(400):
         await kiosk.send_raw('{"type": "ping", "id": "f' + str(i) + '"}')
-    await kiosk.wait_for(lambda f: f.get("code") == "rate_limited")
+    refused = await kiosk.wait_for(lambda f: f.get("code") == "rate_limited")
+    # It names the command it refused: the client's wait for that answer ends.
+    assert refused["id"].startswith("f")
     code, _ = await kiosk.wait_closed()
     assert code == 1008
 
