@@ -212,6 +212,21 @@ def test_ids_past_a_database_integer_are_refused(stage: Stage) -> None:
         assert refused.status_code == 422, refused.text
 
 
+def test_minutes_versions_past_a_database_integer_are_refused(stage: Stage) -> None:
+    """Found by fuzzing (as the admin, with more examples): ``to=2**63`` reached SQLite."""
+    meeting = stage.ids["meeting_id"][2]  # the live one: minutes are for meetings held
+    with asgi.get_client(stage.app) as http:
+        made = http.post(f"/api/meetings/{meeting}/minutes", json={}, headers=stage.auth("admin"))
+        assert made.status_code in (201, 409), made.text  # 409: the fuzzing made them first
+        refused = http.get(
+            f"/api/meetings/{meeting}/minutes/diff",
+            params={"from": 1, "to": 2**63},
+            headers=stage.auth("admin"),
+        )
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["code"] == "validation_failed"
+
+
 def test_junk_offers_take_no_loopback_slot(stage: Stage) -> None:
     """Found by fuzzing: aiortc reads any text as an offer of nothing, so junk was answered
     and held one of the four echo peers for a minute; the fifth request got 503."""
