@@ -18,8 +18,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from fastapi import FastAPI
 from pypdf import PdfReader
+from sqlalchemy import select
 
 from agenda.ca import CertificateAuthority
+from agenda.minutes_models import SigningCertificate
 from server.identity import Role
 from server.minutes.trust import create_ca
 from server.settings import Settings
@@ -330,6 +332,33 @@ async def test_five_wrong_pins_lock_the_key(
     )
     assert reissued.status_code == 201
     assert (await c.approve(secretary, 1, 0, pin="11223344")).status_code == 200
+
+
+async def test_pin_guesses_sent_at_once_get_no_more_than_five_tries(
+    chain: tuple[Chain, ec.EllipticCurvePrivateKey], province: Province, app: FastAPI
+) -> None:
+    c, _ = chain
+    secretary = province.accounts["secretary"]
+    await province.client.post(c.url, headers=secretary.auth, json={})
+    await province.client.post(
+        f"{c.url}/submit", headers=secretary.auth, json={"version": 1, "approvers": [secretary.id]}
+    )
+    # Thirty wrong guesses at once: each is counted before the key is tried, so only five
+    # are tried at all; the rest are refused as locked, and so is the right PIN after.
+    guesses = [f"{100000 + i}" for i in range(30)]
+    answers = await asyncio.gather(*(c.approve(secretary, 1, 0, pin=g) for g in guesses))
+    codes = sorted(a.json()["code"] for a in answers)
+    assert codes == ["pin_locked"] * 26 + ["wrong_pin"] * 4
+    database = app.state.db
+    async with database.reader() as db:
+        failures = await db.scalar(
+            select(SigningCertificate.pin_failures).where(
+                SigningCertificate.user_id == secretary.id, SigningCertificate.active.is_(True)
+            )
+        )
+    assert failures == 5  # not 30: the other guesses never reached the key
+    right = await c.approve(secretary, 1, 0)
+    assert right.status_code == 423
 
 
 async def test_a_conference_point_cannot_act_as_an_approver(

@@ -227,38 +227,46 @@ async def _retire(db: AsyncSession, user_id: int, held: bool) -> None:
 
 
 async def unlock_key(database: Database, row: SigningCertificate, pin: str) -> PrivateKey:
-    """The private key, if the PIN is right; a wrong PIN is counted and, after five, the
-    key is locked (an admin issues a new certificate)."""
+    """The private key, if the PIN is right; after five wrong PINs the key is locked (an
+    admin issues a new certificate). Each try is counted before the key is opened, in the
+    database, so that tries sent at once cannot together get past the limit."""
     if row.encrypted_key_pem is None:
         raise Problem(409, "key_not_held", "this certificate's key is not held by the server")
-    if row.pin_failures >= MAX_PIN_FAILURES:
-        raise Problem(423, "pin_locked", "too many wrong PINs: this signing key is locked")
     cache_key = (row.id, hashlib.sha256(f"{pin}\0{row.encrypted_key_pem}".encode()).digest())
     cached = _unlocked.get(cache_key)
     if cached is not None and cached[1] > time.monotonic():
-        return cached[0]
+        return cached[0]  # this very PIN opened it a moment ago
+    counter = SigningCertificate.pin_failures
+    async with database.writer() as db:
+        tries = await db.scalar(
+            update(SigningCertificate)
+            .where(SigningCertificate.id == row.id, counter < MAX_PIN_FAILURES)
+            .values(pin_failures=counter + 1)
+            .returning(counter)
+        )
+        await db.commit()
+    if tries is None:
+        raise Problem(423, "pin_locked", "too many wrong PINs: this signing key is locked")
     try:
         key = await asyncio.to_thread(open_key, row.encrypted_key_pem, pin)
-        _unlocked[cache_key] = (key, time.monotonic() + UNLOCKED_SECONDS)
-        if len(_unlocked) > 1000:
-            _unlocked.clear()
-        return key
     except CaError:
-        # Counted in the database (not read-modify-write): parallel tries all count.
-        async with database.writer() as db:
-            failures = await db.scalar(
-                update(SigningCertificate)
-                .where(SigningCertificate.id == row.id)
-                .values(pin_failures=SigningCertificate.pin_failures + 1)
-                .returning(SigningCertificate.pin_failures)
-            )
-            await db.commit()  # the count survives the refusal
-        left = MAX_PIN_FAILURES - int(failures or MAX_PIN_FAILURES)
+        left = MAX_PIN_FAILURES - int(tries)
         if left <= 0:
             raise Problem(
                 423, "pin_locked", "too many wrong PINs: this signing key is locked"
             ) from None
         raise Problem(403, "wrong_pin", f"wrong PIN; {left} tries left", tries_left=left) from None
+    async with database.writer() as db:  # the right PIN: the count starts again
+        await db.execute(
+            update(SigningCertificate)
+            .where(SigningCertificate.id == row.id)
+            .values(pin_failures=0)
+        )
+        await db.commit()
+    _unlocked[cache_key] = (key, time.monotonic() + UNLOCKED_SECONDS)
+    if len(_unlocked) > 1000:
+        _unlocked.clear()
+    return key
 
 
 async def usable_certificate(

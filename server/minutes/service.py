@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agenda import approval, signing
@@ -377,12 +377,6 @@ async def _store_signed(
         store_workflow(row, state)
         if session_token is not None:
             await db.execute(delete(SigningSession).where(SigningSession.token == session_token))
-        if method == "server_key":
-            await db.execute(
-                update(SigningCertificate)
-                .where(SigningCertificate.id == cert_row_id)
-                .values(pin_failures=0)
-            )
         db.add(
             ApprovalStep(
                 minutes_id=row.id,
