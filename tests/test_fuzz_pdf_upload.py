@@ -311,3 +311,22 @@ async def test_mutated_pdfs_are_refused_cleanly_or_stored_whole(
     assert {name: found.get(name) for name in EXPECTED} == EXPECTED
     # Both kinds happen: the set is not all refusals (or all acceptances) by accident.
     assert outcomes.get("accepted") and len(outcomes) > 2, outcomes
+
+
+async def test_a_refused_agenda_item_leaves_no_blob(
+    province: Province, settings: Settings, db: Database
+) -> None:
+    """An upload naming an agenda item the meeting lacks is refused after the file was read:
+    the refusal must come before the file is kept, or its blob stays with no document."""
+    mid, _ = await province.live_meeting(points=1, start=False)
+    rows, stored = await _rows(db), _blobs(settings)
+    refused = await province.client.post(
+        f"/api/meetings/{mid}/documents",
+        headers=province.auth("secretary"),
+        files={"file": ("bao-cao.pdf", pdfs.pdf(["Mục không có"]), "application/pdf")},
+        data={"agenda_item_id": "2147483647"},
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["code"] == "validation_failed"
+    assert await _rows(db) == rows
+    assert _blobs(settings) == stored

@@ -121,6 +121,9 @@ async def upload_document(
     upload, form = await pdf_form(request)
     try:
         fields = _fields(form)
+        # Before the file is kept: a refusal after it would leave a blob with no document.
+        await service.check_item(db, meeting_id, fields.get("agenda_item_id"))
+        await db.rollback()
         received = await service.receive_pdf(paper, upload)
     finally:
         await form.close()

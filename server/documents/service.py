@@ -79,12 +79,12 @@ def require_editor(meeting: Meeting, principal: Principal) -> None:
     meetings.require_status(meeting, OPEN_STATUSES, "change the meeting's documents")
 
 
-async def _check_item(db: AsyncSession, meeting: Meeting, item_id: int | None) -> None:
+async def check_item(db: AsyncSession, meeting_id: int, item_id: int | None) -> None:
     if item_id is None:
         return
     item = await db.get(AgendaItem, item_id)
-    if item is None or item.meeting_id != meeting.id:
-        raise field_error("agenda_item_id", f"meeting {meeting.id} has no agenda item {item_id}")
+    if item is None or item.meeting_id != meeting_id:
+        raise field_error("agenda_item_id", f"meeting {meeting_id} has no agenda item {item_id}")
 
 
 async def add_version(
@@ -132,7 +132,7 @@ async def create_document(
 ) -> Document:
     require_editor(meeting, principal)
     item_id = fields.get("agenda_item_id")
-    await _check_item(db, meeting, item_id)
+    await check_item(db, meeting.id, item_id)
     default_scope = (
         Scope.NAMED if meeting.classification is Classification.CONFIDENTIAL else Scope.INVITED
     )
@@ -319,7 +319,7 @@ async def update_document(
     if "title" in changes and not changes["title"]:
         raise field_error("title", "may not be empty")
     if "agenda_item_id" in changes and changes["agenda_item_id"] != document.agenda_item_id:
-        await _check_item(db, meeting, changes["agenda_item_id"])
+        await check_item(db, meeting.id, changes["agenda_item_id"])
         last = await db.scalar(
             select(func.max(Document.position)).where(
                 Document.meeting_id == meeting.id, _same_item(changes["agenda_item_id"])
