@@ -23,6 +23,23 @@ request_log = logging.getLogger("hoinghi.request")
 room_log = logging.getLogger("hoinghi.room")
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+QUERY = re.compile(r"\?[^\s\"']*")
+
+
+class HideQueryStrings(logging.Filter):
+    """uvicorn logs each WebSocket handshake with its path and query string, where a room
+    socket may carry its token (``?token=``): the query is cut off."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                QUERY.sub("?…", a) if isinstance(a, str) else a for a in record.args
+            )
+        if isinstance(record.msg, str):
+            record.msg = QUERY.sub("?…", record.msg) if "?" in record.msg else record.msg
+        return True
+
+
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
@@ -42,6 +59,7 @@ def uvicorn_log_config(log_format: str) -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"main": formatter},
+        "filters": {"no_query": {"()": "server.logs.HideQueryStrings"}},
         "handlers": {
             "main": {
                 "class": "logging.StreamHandler",
@@ -52,7 +70,12 @@ def uvicorn_log_config(log_format: str) -> dict[str, Any]:
         "root": {"handlers": ["main"], "level": "INFO"},
         "loggers": {
             "uvicorn": {"handlers": [], "level": "INFO", "propagate": True},
-            "uvicorn.error": {"handlers": [], "level": "INFO", "propagate": True},
+            "uvicorn.error": {
+                "handlers": [],
+                "level": "INFO",
+                "propagate": True,
+                "filters": ["no_query"],
+            },
             "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
         },
     }

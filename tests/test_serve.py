@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -13,6 +14,7 @@ import time
 from pathlib import Path
 
 import httpx
+from websockets.sync.client import connect
 
 from tests.conftest import LiveServer
 
@@ -128,6 +130,14 @@ def test_serve_logs_json_lines_and_never_a_token(tmp_path: Path) -> None:
             assert httpx.get(f"{base}/api/me", params={"token": secret}).status_code == 401
             refused = httpx.get(f"{base}/ws/meetings/1", params={"token": secret})
             assert refused.status_code in (400, 403, 404, 426)
+            # A real handshake with the token in the query, as the protocol allows.
+            with (
+                contextlib.suppress(Exception),
+                connect(
+                    f"ws://127.0.0.1:{port}/ws/meetings/1?token={secret}", open_timeout=10
+                ) as socket_,
+            ):
+                socket_.recv(timeout=10)
             missing = httpx.get(f"{base}/api/calendar/{secret}.ics")
             assert missing.status_code == 404
         finally:
