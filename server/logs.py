@@ -23,6 +23,7 @@ request_log = logging.getLogger("hoinghi.request")
 room_log = logging.getLogger("hoinghi.room")
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 QUERY = re.compile(r"\?[^\s\"']*")
 
 
@@ -130,7 +131,9 @@ class RequestLog:
         finally:
             seconds = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None) or "unmatched"
-            self.latency.labels(route, scope["method"], f"{status // 100}xx").observe(seconds)
+            # A method is any token a client sends: unknown ones share one label.
+            method = scope["method"] if scope["method"] in METHODS else "other"
+            self.latency.labels(route, method, f"{status // 100}xx").observe(seconds)
             meeting = scope.get("path_params", {}).get("meeting_id")
             if isinstance(meeting, str):
                 meeting = int(meeting) if meeting.isdigit() else None

@@ -35,8 +35,15 @@ class Loopbacks:
     def __init__(self) -> None:
         self.peers: set[RTCPeerConnection] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._by_caller: dict[str, RTCPeerConnection] = {}
 
-    async def answer(self, offer: RTCSessionDescription, config: RTCConfiguration) -> str:
+    async def answer(
+        self, offer: RTCSessionDescription, config: RTCConfiguration, caller: str = ""
+    ) -> str:
+        # One echo per caller: a new test replaces the caller's last one, so nobody can
+        # hold every slot while the points wait to test before a meeting.
+        if (previous := self._by_caller.pop(caller, None)) is not None:
+            await self._close(previous)
         if len(self.peers) >= MAX_LOOPBACKS:
             raise Problem(
                 503,
@@ -47,6 +54,7 @@ class Loopbacks:
         pc = RTCPeerConnection(config)
         relay = MediaRelay()
         self.peers.add(pc)
+        self._by_caller[caller] = pc
 
         @pc.on("track")
         def echo(track: MediaStreamTrack) -> None:
@@ -80,6 +88,9 @@ class Loopbacks:
 
     async def _close(self, pc: RTCPeerConnection) -> None:
         self.peers.discard(pc)
+        for caller, held in list(self._by_caller.items()):
+            if held is pc:
+                del self._by_caller[caller]
         with contextlib.suppress(Exception):
             await pc.close()
 
@@ -117,10 +128,11 @@ router = APIRouter(prefix="/api/media", tags=["media"])
 )
 async def loopback(
     body: Offer,
-    _: CurrentPrincipal,
+    principal: CurrentPrincipal,
     settings: AppSettings,
     loopbacks: Annotated[Loopbacks, Depends(get_loopbacks)],
 ) -> Answer:
     config = RTCConfiguration(iceServers=server_ice_servers(settings))
-    sdp = await loopbacks.answer(RTCSessionDescription(sdp=body.sdp, type="offer"), config)
+    caller = f"{principal.kind.value}:{principal.id}"
+    sdp = await loopbacks.answer(RTCSessionDescription(sdp=body.sdp, type="offer"), config, caller)
     return Answer(sdp=sdp)

@@ -10,6 +10,7 @@ too dear on the path that sends every event to 200 points.
 from __future__ import annotations
 
 import collections
+import hmac
 import ipaddress
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -172,7 +173,8 @@ router = APIRouter(tags=["operations"])
 async def metrics(request: Request) -> Response:
     settings = request.app.state.settings
     if settings.metrics_token:
-        if request.headers.get("authorization") != f"Bearer {settings.metrics_token}":
+        given = request.headers.get("authorization", "").encode()
+        if not hmac.compare_digest(given, f"Bearer {settings.metrics_token}".encode()):
             raise Problem(401, "not_authenticated", "the metrics token is required")
     elif not _local(request.client.host if request.client else ""):
         raise Problem(403, "forbidden", "metrics are served to this host only (or set a token)")

@@ -759,8 +759,8 @@ class MeetingSession:
             elif s.type == "remote-inbound-rtp":
                 if s.roundTripTime is not None:
                     rtt.append(s.roundTripTime * 1000)
-                if s.fractionLost is not None:
-                    lost.append(s.fractionLost * 100)
+                if s.fractionLost is not None:  # RTCP's 8-bit fraction: 0..255
+                    lost.append(s.fractionLost / 256 * 100)
         now = time.monotonic()
         previous, self._link_mark = self._link_mark, (media, now, sent, received)
         figures: dict[str, float] = {}

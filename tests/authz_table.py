@@ -412,6 +412,8 @@ HTTP: dict[tuple[str, str], Route] = {
     ("POST", "/api/opinions/{request_id}/close"): Route(
         OPINION_MANAGERS, params=lambda w: w.fresh_opinion()
     ),
+    # The world's request is sent already: the office gets 409 opinion_sent, others 403.
+    ("POST", "/api/opinions/{request_id}/send"): Route(OPINION_MANAGERS),
     ("POST", "/api/opinions/{request_id}/documents"): Route(OPINION_MANAGERS, upload="pdf"),
     ("GET", "/api/opinions/{request_id}/documents/{document_id}"): Route(
         OPINION, params=World.opinion_document_params

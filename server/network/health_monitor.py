@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import urllib.parse
 import urllib.request
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rooms.hub import SEQ_NOTICE_SECONDS
 from server.db import Database, utcnow
 from server.meetings.lifecycle import MeetingStatus
 from server.meetings.models import Invitation, InvitationState, Meeting
@@ -39,6 +41,7 @@ log = logging.getLogger(__name__)
 HISTORY = timedelta(hours=24)
 KEEP_CLEARED_ALERTS = timedelta(days=30)
 PRUNE_EVERY = timedelta(hours=1)
+STARTUP_GRACE_SECONDS = 3 * SEQ_NOTICE_SECONDS
 # Any constant works; it only has to be the same in every process.
 PG_HEALTH_LOCK = 0x68656C74
 LINK_FIGURES = ("rtt_ms", "loss_pct", "jitter_ms", "kbps_in", "kbps_out", "fps_in")
@@ -110,6 +113,7 @@ class HealthMonitor:
         self._sampled_minute: datetime | None = None
         self._pruned_at: datetime | None = None
         self._webhooks: set[asyncio.Task[None]] = set()
+        self._writes_from = 0.0  # loop time before which no alert is written (see _loop)
 
     async def check(self, now: datetime | None = None) -> list[dict[str, Any]]:
         """Derive every point's state; raise and clear alerts; sample once a minute.
@@ -162,6 +166,8 @@ class HealthMonitor:
             kind = alert_kind(state.health, state.meeting_id, meeting_id)
             if kind is not None:
                 wanted[(pid, meeting_id)] = kind
+        if asyncio.get_running_loop().time() < self._writes_from:
+            return []
         changes = await self._write(now, wanted)
         for change in changes:
             self._send(change)
@@ -254,6 +260,11 @@ class HealthMonitor:
         task.add_done_callback(self._webhooks.discard)
 
     async def _loop(self, stop: asyncio.Event) -> None:
+        # Other processes' points are known from their presence notices (every few
+        # seconds): until they have been heard, this process judges states but writes no
+        # alert, or it would raise "left" for every point attached elsewhere.
+        grace = STARTUP_GRACE_SECONDS if self.settings.redis_url else 0.0  # one process: none
+        self._writes_from = asyncio.get_running_loop().time() + grace
         while not stop.is_set():
             try:
                 await self.check()
@@ -300,5 +311,7 @@ def _post_json(url: str, body: dict[str, Any]) -> None:
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
             response.read()
-    except OSError as exc:
-        log.warning("health: webhook %s failed: %s", url, exc)
+    except Exception as exc:  # a bad URL or a dead service: logged, never raised
+        # The host only: a webhook's path often holds its secret.
+        host = urllib.parse.urlsplit(url).hostname or "?"
+        log.warning("health: webhook to %s failed: %s", host, type(exc).__name__)

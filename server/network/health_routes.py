@@ -133,13 +133,31 @@ def _point_out(state: PointHealth) -> PointHealthOut:
 
 
 @router.get("/network/health", response_model=NetworkHealth, summary="Every point's health now")
-async def network_health(_: Staff, monitor: AppHealth) -> NetworkHealth:
+async def network_health(principal: Staff, db: ReadDB, monitor: AppHealth) -> NetworkHealth:
     points = sorted(monitor.points.values(), key=lambda s: s.name)
     counts = {h.value: 0 for h in Health}
     for state in points:
         counts[state.health.value] += 1
-    return NetworkHealth(
-        checked_at=monitor.checked_at, counts=counts, points=[_point_out(s) for s in points]
+    shown = [_point_out(s) for s in points]
+    if not _watches_the_province(principal):
+        # Which meeting a point is in says a meeting is on: only for meetings one may see.
+        live = {p.meeting_id for p in points if p.meeting_id is not None}
+        visible = set(
+            await db.scalars(
+                select(Meeting.id).where(Meeting.id.in_(live), access.visible_to(principal))
+            )
+        )
+        for point in shown:
+            if point.meeting_id not in visible:
+                point.meeting_id = None
+    return NetworkHealth(checked_at=monitor.checked_at, counts=counts, points=shown)
+
+
+def _watches_the_province(principal: Principal) -> bool:
+    """An admin, or an IT operator of the province (of no commune): sees every meeting's
+    network state; others only the meetings they may see."""
+    return Role.ADMIN in principal.roles or (
+        Role.OPERATOR in principal.roles and principal.unit_id is None
     )
 
 
@@ -190,8 +208,8 @@ async def alerts(
     limit: Limit = 200,
 ) -> list[AlertOut]:
     """Alerts of the meetings the caller may see (a confidential meeting's only to its own
-    people); the IT operators, who watch the whole network, see every alert, with the
-    title of a meeting they may not see left out."""
+    people); the province's IT operators (an operator of no commune), who watch the whole
+    network, see every alert, with the title of a meeting they may not see left out."""
     if not (principal.is_user and principal.has_any(ALERT_READERS)):
         raise Problem(403, "forbidden", "only the staff who run meetings and the network")
     visible = access.visible_to(principal)
@@ -202,7 +220,7 @@ async def alerts(
         .order_by(Alert.raised_at.desc(), Alert.id.desc())
         .limit(limit)
     )
-    if Role.OPERATOR not in principal.roles:
+    if not _watches_the_province(principal):
         query = query.where(visible)
     if active:
         query = query.where(Alert.cleared_at.is_(None))

@@ -12,7 +12,7 @@ from starlette.responses import FileResponse, Response
 from agenda.opinion_report import render_opinion_report
 from server.auth import CurrentPrincipal
 from server.db import utcnow
-from server.deps import AppSettings, ReadDB, WriteDB
+from server.deps import AppDatabase, AppSettings, ReadDB, WriteDB
 from server.documents.copies import release
 from server.documents.paper import not_modified
 from server.documents.routes import PDF, AppPaper, form_fields, pdf_form, pdf_form_schema
@@ -108,11 +108,19 @@ async def reminders_sent(
 
 
 @router.get("/{request_id}", response_model=OpinionOut, summary="A request, and my answer")
-async def get_request(request_id: IdPath, principal: CurrentPrincipal, db: WriteDB) -> OpinionOut:
-    _, mine = await service.get_request(db, request_id, principal)
-    if await service.mark_seen(db, mine, utcnow()):
-        await db.commit()
-    return await _out(db, request_id, principal)
+async def get_request(
+    request_id: IdPath, principal: CurrentPrincipal, db: ReadDB, database: AppDatabase
+) -> OpinionOut:
+    request, mine = await service.get_request(db, request_id, principal)
+    if any(r.first_seen_at is None for r in mine):
+        # A short write of its own: viewing must not hold SQLite's single writer.
+        async with database.writer() as writer:
+            _, fresh = await service.get_request(writer, request_id, principal)
+            await service.mark_seen(writer, fresh, utcnow())
+            await writer.commit()
+        await release(db)  # a new read transaction sees the write
+        request, mine = await service.get_request(db, request_id, principal)
+    return await service.request_out(db, principal, request, mine, utcnow())
 
 
 @router.put(
