@@ -14,8 +14,14 @@ from server.auth import CurrentPrincipal
 from server.db import utcnow
 from server.deps import AppDatabase, AppSettings, ReadDB, WriteDB
 from server.documents.copies import release
-from server.documents.paper import not_modified
-from server.documents.routes import PDF, AppPaper, form_fields, pdf_form, pdf_form_schema
+from server.documents.routes import (
+    PDF,
+    AppPaper,
+    form_fields,
+    pdf_file,
+    pdf_form,
+    pdf_form_schema,
+)
 from server.documents.service import receive_pdf
 from server.metrics import DOCUMENT_DOWNLOADS
 from server.opinions import export, rules, service
@@ -228,16 +234,8 @@ async def download_document(
     )
     if document is None:
         raise not_found(f"document {document_id}")
-    etag = f'"{document.sha256}"'
-    if cached := not_modified(request, etag):
-        return cached
     DOCUMENT_DOWNLOADS.labels("opinion").inc()
-    return FileResponse(
-        paper.blobs.path(document.sha256),
-        media_type="application/pdf",
-        filename=document.filename,
-        headers={"ETag": etag, "Cache-Control": "private, no-cache"},
-    )
+    return pdf_file(paper.blobs.path(document.sha256), document.sha256, document.filename, request)
 
 
 @router.get(
