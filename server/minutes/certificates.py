@@ -258,9 +258,7 @@ async def unlock_key(database: Database, row: SigningCertificate, pin: str) -> P
         raise Problem(403, "wrong_pin", f"wrong PIN; {left} tries left", tries_left=left) from None
     async with database.writer() as db:  # the right PIN: the count starts again
         await db.execute(
-            update(SigningCertificate)
-            .where(SigningCertificate.id == row.id)
-            .values(pin_failures=0)
+            update(SigningCertificate).where(SigningCertificate.id == row.id).values(pin_failures=0)
         )
         await db.commit()
     _unlocked[cache_key] = (key, time.monotonic() + UNLOCKED_SECONDS)
