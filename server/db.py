@@ -100,6 +100,9 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self._write_lock = asyncio.Lock()
+        # A database error's message never carries the statement's values (they may be a
+        # token's hash, a comment, a ballot): errors are logged.
+        engine_kwargs.setdefault("hide_parameters", True)
         if self.is_sqlite:
             self.engine = create_async_engine(url, **engine_kwargs)
             event.listen(self.engine.sync_engine, "connect", _sqlite_connect)

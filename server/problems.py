@@ -148,7 +148,9 @@ async def _data_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error in %s %s", request.method, request.url.path)
+    # The route's template, not the path: some paths hold tokens (calendar feeds).
+    route = getattr(request.scope.get("route"), "path", None) or "unmatched"
+    log.exception("unhandled error in %s %s", request.method, route)
     return Problem(500, "internal_error", "an unexpected error occurred").response()
 
 

@@ -8,6 +8,7 @@ import io
 import json
 import logging
 import logging.config
+from pathlib import Path
 
 import httpx
 import pytest
@@ -97,3 +98,29 @@ async def test_json_lines(caplog: pytest.LogCaptureFixture) -> None:
         logger = logging.getLogger("hoinghi.request")
         logger.handlers.clear()
         logger.propagate = True
+
+
+def test_database_errors_never_carry_the_statements_values(tmp_path: Path) -> None:
+    import asyncio
+
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    from server.db import Database
+
+    async def fail() -> str:
+        database = Database(f"sqlite+aiosqlite:///{tmp_path}/x.db")
+        try:
+            async with database.writer() as db:
+                await db.execute(text("CREATE TABLE t (v TEXT UNIQUE)"))
+                await db.execute(text("INSERT INTO t VALUES (:v)"), {"v": "hs_secret-token"})
+                try:
+                    await db.execute(text("INSERT INTO t VALUES (:v)"), {"v": "hs_secret-token"})
+                except IntegrityError as exc:
+                    return str(exc)
+                return ""
+        finally:
+            await database.dispose()
+
+    message = asyncio.run(fail())
+    assert "UNIQUE" in message and "hs_secret-token" not in message
